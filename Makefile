@@ -1,0 +1,41 @@
+# The two commands a newcomer runs: `make run` and `make test`. Everything else is a step of those.
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+JOBS       ?= $(shell nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 2)
+CONFIG     ?= $(wildcard config.json)
+
+.PHONY: all build asan deps test-deps run test unit bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+test-deps: deps
+	@scripts/install-test-deps.sh
+
+build:
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+asan:
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSANITIZE=ON >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+
+run: deps build
+	@scripts/install-cli.sh
+	@PATH="$(CURDIR)/.deps/cli/node_modules/.bin:$$PATH" ./$(BUILD)/claude-ws-proxy $(if $(CONFIG),--config $(CONFIG))
+
+# Every test, on the sanitizer build (the plain build is built too, so both compile cleanly).
+test: test-deps build asan
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -j 1
+
+unit: build
+	@ctest --test-dir $(BUILD) --output-on-failure -L unit
+
+bench: test-deps build
+	@node bench/run.mjs
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# What the tests need beyond the build: the pinned CLIs (current for stdio, 2.1.100 for WebSocket),
+# the official SDKs and playwright-core (tests/package.json), and Debian's chromium.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CLI_STDIO_VERSION=2.1.197
+CLI_WS_VERSION=2.1.100
+for v in $CLI_STDIO_VERSION $CLI_WS_VERSION; do
+  if [ ! -e ".deps/claude-$v/node_modules/.bin/claude" ]; then
+    echo "install-test-deps: @anthropic-ai/claude-code@$v into .deps/claude-$v"
+    mkdir -p ".deps/claude-$v"
+    npm install --prefix ".deps/claude-$v" --no-audit --no-fund --loglevel=error "@anthropic-ai/claude-code@$v"
+  fi
+done
+
+if [ ! -d tests/node_modules ] || [ tests/package-lock.json -nt tests/node_modules/.package-lock.json ]; then
+  (cd tests && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+if [ "$(uname)" != Darwin ] && ! command -v chromium >/dev/null; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends chromium || \
+    echo "install-test-deps: chromium not installed; the browser test will be skipped" >&2
+fi

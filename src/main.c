@@ -1,0 +1,185 @@
+/* Wiring: config → loop → engine → HTTP server → signals. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "api/dispatch.h"
+#include "app.h"
+#include "auth/auth.h"
+#include "config.h"
+#include "engine/engine.h"
+#include "http/router.h"
+#include "http/server.h"
+#include "util/log.h"
+#include "web/metrics.h"
+
+extern char **environ;
+
+typedef struct {
+    app_t *app;
+    uv_signal_t sigint, sigterm;
+    uv_timer_t drain_timer;
+    int exit_code;
+    bool is_stopping;
+} runtime_t;
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "usage: claude-ws-proxy [--config FILE] [--help] [--version]\n"
+            "Serves the Anthropic Messages and OpenAI Chat Completions APIs on top of the Claude Code CLI.\n"
+            "Settings come from FILE (default ./config.json if present) and the environment; see README.md.\n");
+}
+
+static void on_engine_down(void *arg) {
+    runtime_t *rt = arg;
+    uv_stop(rt->app->loop);
+}
+
+static void on_http_closed(void *arg) {
+    runtime_t *rt = arg;
+    engine_shutdown(rt->app->engine, on_engine_down, rt);
+}
+
+static void finish_shutdown(runtime_t *rt) {
+    uv_timer_stop(&rt->drain_timer);
+    http_server_close(rt->app->http, on_http_closed, rt);
+}
+
+static void on_drain_tick(uv_timer_t *t) {
+    runtime_t *rt = t->data;
+    uint64_t waited = uv_now(rt->app->loop) - rt->app->started_ms;
+    (void)waited;
+    if (http_server_active_exchanges(rt->app->http) == 0) finish_shutdown(rt);
+}
+
+static void on_drain_deadline(uv_timer_t *t) {
+    runtime_t *rt = t->data;
+    log_warn("shutdown.drain_timeout", "active=%zu", http_server_active_exchanges(rt->app->http));
+    finish_shutdown(rt);
+}
+
+static uv_timer_t deadline_timer;
+
+static void on_signal(uv_signal_t *s, int signum) {
+    runtime_t *rt = s->data;
+    if (rt->is_stopping) {
+        log_warn("shutdown.forced", "signal=%d", signum);
+        finish_shutdown(rt);
+        return;
+    }
+    rt->is_stopping = true;
+    rt->app->is_draining = true;
+    log_info("shutdown.begin", "signal=%d active=%zu", signum, http_server_active_exchanges(rt->app->http));
+    http_server_stop_accepting(rt->app->http);
+    uv_timer_start(&rt->drain_timer, on_drain_tick, 0, 50);
+    uv_timer_init(rt->app->loop, &deadline_timer);
+    deadline_timer.data = rt;
+    uv_timer_start(&deadline_timer, on_drain_deadline, (uint64_t)rt->app->cfg->drain_timeout_ms, 0);
+    uv_signal_stop(&rt->sigint);
+    uv_signal_stop(&rt->sigterm);
+    uv_unref((uv_handle_t *)&deadline_timer);
+}
+
+static void close_walk(uv_handle_t *h, void *arg) {
+    (void)arg;
+    if (!uv_is_closing(h)) uv_close(h, NULL);
+}
+
+int main(int argc, char **argv) {
+    const char *config_path = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(argv[i], "--version") || !strcmp(argv[i], "-v")) {
+            printf("claude-ws-proxy %s\n", CWP_VERSION);
+            return 0;
+        } else if (!strcmp(argv[i], "--config") && i + 1 < argc) {
+            config_path = argv[++i];
+        } else if (!strncmp(argv[i], "--config=", 9)) {
+            config_path = argv[i] + 9;
+        } else {
+            fprintf(stderr, "claude-ws-proxy: unknown argument '%s'\n", argv[i]);
+            usage(stderr);
+            return 2;
+        }
+    }
+
+    signal(SIGPIPE, SIG_IGN);
+    config_t cfg;
+    char err[512];
+    if (config_load(&cfg, config_path, environ, err, sizeof err) != 0) {
+        fprintf(stderr, "claude-ws-proxy: %s\n", err);
+        return 1;
+    }
+    if (!strcmp(cfg.log_level, "debug")) log_set_level(LOG_DEBUG);
+    else if (!strcmp(cfg.log_level, "warn")) log_set_level(LOG_WARN);
+    else if (!strcmp(cfg.log_level, "error")) log_set_level(LOG_ERROR);
+
+    uv_loop_t *loop = uv_default_loop();
+    app_t app = {.loop = loop, .cfg = &cfg, .started_ms = uv_now(loop)};
+    app.metrics = metrics_new();
+    app.router = router_new();
+    app.engine = engine_new(loop, &cfg, app.metrics);
+    app.auth = auth_new(&app);
+    if (!app.metrics || !app.router || !app.engine || !app.auth) {
+        fprintf(stderr, "claude-ws-proxy: out of memory\n");
+        return 1;
+    }
+    misc_register_routes(&app);
+    anthropic_register_routes(&app);
+    openai_register_routes(&app);
+    auth_register_routes(&app);
+    dashboard_register_routes(&app);
+
+    http_limits_t limits = http_limits_default();
+    limits.max_body_bytes = cfg.max_body_bytes;
+    limits.max_connections = cfg.max_connections;
+    limits.header_timeout_ms = cfg.header_timeout_ms;
+    limits.idle_timeout_ms = cfg.idle_timeout_ms;
+    app.http = http_server_new(loop, &limits, app_dispatch, &app);
+    http_server_set_observer(app.http, metrics_observe_exchange, app.metrics);
+    http_server_set_error_handler(app.http, app_http_error, &app);
+    int rc = http_server_listen(app.http, cfg.host, cfg.http_port);
+    if (rc != 0) {
+        fprintf(stderr, "claude-ws-proxy: cannot listen on %s:%d: %s\n", cfg.host, cfg.http_port, uv_strerror(rc));
+        return 1;
+    }
+    if (engine_start(app.engine, err, sizeof err) != 0) {
+        /* The proxy still serves /health, /auth and the dashboard, which explain what is wrong. */
+        log_error("engine.start_failed", "error=\"%s\"", err);
+    }
+    if (!config_is_loopback_host(cfg.host) && !config_is_key_required(&cfg)) {
+        fprintf(stderr,
+                "\n*** WARNING: listening on %s with no API key: anyone who can reach this port can use your "
+                "Claude subscription. Set apiKey + requireApiKey (or AUTH_TOKEN). ***\n\n",
+                cfg.host);
+    }
+    log_info("listening", "url=http://%s:%d version=%s mode=%s", cfg.host, cfg.http_port, CWP_VERSION,
+             cfg.mode == MODE_AGENT ? "agent" : "api");
+
+    runtime_t rt = {.app = &app};
+    uv_timer_init(loop, &rt.drain_timer);
+    rt.drain_timer.data = &rt;
+    uv_signal_init(loop, &rt.sigint);
+    uv_signal_init(loop, &rt.sigterm);
+    rt.sigint.data = rt.sigterm.data = &rt;
+    uv_signal_start(&rt.sigint, on_signal, SIGINT);
+    uv_signal_start(&rt.sigterm, on_signal, SIGTERM);
+
+    uv_run(loop, UV_RUN_DEFAULT);
+
+    /* Close what is left (signal handles, timers) and let their close callbacks run. */
+    uv_walk(loop, close_walk, NULL);
+    uv_run(loop, UV_RUN_DEFAULT);
+    auth_free(app.auth);
+    engine_free(app.engine);
+    router_free(app.router);
+    metrics_free(app.metrics);
+    config_free(&cfg);
+    uv_loop_close(loop);
+    log_info("shutdown.done", "exit=0");
+    return rt.exit_code;
+}

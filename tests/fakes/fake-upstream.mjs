@@ -1,0 +1,223 @@
+// A fake Anthropic Messages API on loopback, for the CLI to talk to in tests.
+// What it answers is chosen by directives in the last user message (see tests/fakes/README.md), so the
+// answer is deterministic whichever CLI process asks. Every request is recorded for assertions.
+import http from 'node:http';
+
+const DEFAULT_TEXT = 'Hello from the fake upstream.';
+
+function textOf(content) {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content.filter((b) => b && b.type === 'text').map((b) => b.text).join('\n');
+}
+
+function lastUserMessage(body) {
+  const msgs = Array.isArray(body?.messages) ? body.messages : [];
+  for (let i = msgs.length - 1; i >= 0; i--) if (msgs[i].role === 'user') return msgs[i];
+  return null;
+}
+
+function parseDirectives(text) {
+  const out = [];
+  const re = /\[\[(\w+)(?::((?:[^\]]|\](?!\]))*))?\]\]/g;
+  let m;
+  while ((m = re.exec(text))) out.push({ name: m[1], arg: m[2] ?? '' });
+  return out;
+}
+
+function stripDirectives(text) {
+  return text.replace(/\[\[(\w+)(?::((?:[^\]]|\](?!\]))*))?\]\]/g, '').trim();
+}
+
+// Drop the CLI's <system-reminder> blocks so echo shows what the client wrote.
+function userWords(text) {
+  return text.replace(/<system-reminder>[\s\S]*?<\/system-reminder>/g, '').trim();
+}
+
+function chunk(text, size) {
+  const parts = [];
+  for (let i = 0; i < text.length; i += size) parts.push(text.slice(i, i + size));
+  return parts.length ? parts : [''];
+}
+
+let seq = 0;
+const newId = (prefix) => `${prefix}_fake${Date.now().toString(36)}${(seq++).toString(36)}`;
+
+// Decide the answer: a list of content blocks plus a stop reason, or an error.
+function plan(body) {
+  const last = lastUserMessage(body);
+  const content = last?.content;
+  const toolResults = Array.isArray(content) ? content.filter((b) => b?.type === 'tool_result') : [];
+  const text = textOf(content);
+  const directives = parseDirectives(text);
+  const get = (name) => directives.find((d) => d.name === name);
+  const delayMs = Number(get('slow')?.arg || 0);
+
+  const err = get('error');
+  if (err) {
+    const [status, ...rest] = err.arg.split(':');
+    return { error: { status: Number(status) || 500, message: rest.join(':') || null } };
+  }
+
+  const blocks = [];
+  if (get('thinking')) blocks.push({ type: 'thinking', thinking: 'Let me think about this.', signature: 'sig_fake_0123456789' });
+
+  if (toolResults.length) {
+    const said = toolResults.map((r) => {
+      const t = typeof r.content === 'string' ? r.content : textOf(r.content);
+      return (r.is_error ? 'ERROR ' : '') + t;
+    });
+    blocks.push({ type: 'text', text: `Tool said: ${said.join(' | ')}` });
+    return { blocks, stop: 'end_turn', delayMs };
+  }
+
+  const tools = directives.filter((d) => d.name === 'tool');
+  if (tools.length) {
+    for (const d of tools) {
+      const i = d.arg.indexOf(':');
+      const name = i < 0 ? d.arg : d.arg.slice(0, i);
+      const input = i < 0 ? {} : JSON.parse(d.arg.slice(i + 1));
+      const offered = (body.tools || []).map((t) => t.name);
+      const full = offered.find((n) => n === name || n.endsWith(`__${name}`)) || name;
+      blocks.push({ type: 'tool_use', id: newId('toolu'), name: full, input });
+    }
+    return { blocks, stop: 'tool_use', delayMs };
+  }
+
+  let answer = DEFAULT_TEXT;
+  const say = get('say');
+  const long = get('long');
+  if (say) answer = say.arg;
+  else if (long) answer = Array.from({ length: Number(long.arg) || 10 }, (_, k) => `w${k + 1}`).join(' ');
+  else if (get('echo')) answer = stripDirectives(userWords(text));
+  blocks.push({ type: 'text', text: answer });
+  return { blocks, stop: 'end_turn', delayMs };
+}
+
+const ERROR_TYPES = {
+  400: 'invalid_request_error', 401: 'authentication_error', 403: 'permission_error', 404: 'not_found_error',
+  413: 'request_too_large', 429: 'rate_limit_error', 500: 'api_error', 529: 'overloaded_error',
+};
+
+function sendError(res, status, message, body) {
+  const type = ERROR_TYPES[status] || 'api_error';
+  const headers = { 'content-type': 'application/json', 'x-should-retry': 'false', 'request-id': newId('req') };
+  if (status === 429) headers['retry-after'] = '7';
+  const msg = message || (status === 404 ? `model: ${body?.model}` : `fake upstream ${type}`);
+  res.writeHead(status, headers);
+  res.end(JSON.stringify({ type: 'error', error: { type, message: msg } }));
+}
+
+function usage(outputTokens) {
+  return { input_tokens: 11, output_tokens: outputTokens, cache_creation_input_tokens: 2, cache_read_input_tokens: 3 };
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Split each block into the deltas a real stream would carry.
+function deltasFor(block) {
+  if (block.type === 'text') return chunk(block.text, 6).map((t) => ({ type: 'text_delta', text: t }));
+  if (block.type === 'thinking') {
+    return [
+      ...chunk(block.thinking, 8).map((t) => ({ type: 'thinking_delta', thinking: t })),
+      { type: 'signature_delta', signature: block.signature },
+    ];
+  }
+  if (block.type === 'tool_use') {
+    return chunk(JSON.stringify(block.input), 7).map((p) => ({ type: 'input_json_delta', partial_json: p }));
+  }
+  return [];
+}
+
+function startBlock(block) {
+  if (block.type === 'text') return { type: 'text', text: '' };
+  if (block.type === 'thinking') return { type: 'thinking', thinking: '', signature: '' };
+  return { type: 'tool_use', id: block.id, name: block.name, input: {} };
+}
+
+async function stream(res, body, p, isClosed) {
+  res.writeHead(200, {
+    'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'request-id': newId('req'),
+    'anthropic-ratelimit-requests-limit': '1000', 'anthropic-ratelimit-requests-remaining': '999',
+  });
+  const send = (type, data) => res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
+  const id = newId('msg');
+  send('message_start', {
+    message: { id, type: 'message', role: 'assistant', model: body.model, content: [], stop_reason: null,
+      stop_sequence: null, usage: usage(1) },
+  });
+  send('ping', {});
+  let count = 0;
+  for (let index = 0; index < p.blocks.length; index++) {
+    const block = p.blocks[index];
+    send('content_block_start', { index, content_block: startBlock(block) });
+    for (const delta of deltasFor(block)) {
+      if (p.delayMs) await sleep(p.delayMs);
+      if (isClosed()) return;
+      send('content_block_delta', { index, delta });
+      count++;
+    }
+    send('content_block_stop', { index });
+  }
+  send('message_delta', { delta: { stop_reason: p.stop, stop_sequence: null }, usage: { output_tokens: count } });
+  send('message_stop', {});
+  res.end();
+}
+
+function whole(res, body, p) {
+  const count = p.blocks.reduce((n, b) => n + deltasFor(b).length, 0);
+  res.writeHead(200, { 'content-type': 'application/json', 'request-id': newId('req') });
+  res.end(JSON.stringify({
+    id: newId('msg'), type: 'message', role: 'assistant', model: body.model, content: p.blocks,
+    stop_reason: p.stop, stop_sequence: null, usage: usage(count),
+  }));
+}
+
+export async function startFakeUpstream({ port = 0 } = {}) {
+  const requests = [];
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', async () => {
+      let body = null;
+      try {
+        body = chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : null;
+      } catch {
+        return sendError(res, 400, 'fake upstream: body is not JSON');
+      }
+      const path = req.url.split('?')[0];
+      if (req.method === 'POST' && path === '/v1/messages/count_tokens') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return res.end(JSON.stringify({ input_tokens: JSON.stringify(body).length >> 2 }));
+      }
+      if (req.method !== 'POST' || path !== '/v1/messages') {
+        res.writeHead(404, { 'content-type': 'application/json' });
+        return res.end(JSON.stringify({ type: 'error', error: { type: 'not_found_error', message: 'not found' } }));
+      }
+      requests.push({ path: req.url, headers: req.headers, body, at: Date.now() });
+      const p = plan(body);
+      if (p.error) return sendError(res, p.error.status, p.error.message, body);
+      let closed = false;
+      res.on('close', () => { closed = true; });
+      if (body.stream) await stream(res, body, p, () => closed);
+      else whole(res, body, p);
+    });
+  });
+  await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const actualPort = server.address().port;
+  return {
+    port: actualPort,
+    url: `http://127.0.0.1:${actualPort}`,
+    requests,
+    // The requests that carried a conversation (the CLI may also make side requests).
+    turns: () => requests.filter((r) => Array.isArray(r.body?.messages)),
+    lastTurn: () => requests.filter((r) => Array.isArray(r.body?.messages)).at(-1),
+    close: () => new Promise((resolve) => { server.closeAllConnections?.(); server.close(() => resolve()); }),
+  };
+}
+
+// Standalone: `node tests/fakes/fake-upstream.mjs [port]` prints its URL (handy with `make run`).
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const up = await startFakeUpstream({ port: Number(process.argv[2] || 0) });
+  console.log(up.url);
+}
