@@ -7,7 +7,8 @@ set -euo pipefail
 have_all() {
   command -v cmake >/dev/null && command -v cc >/dev/null && command -v pkg-config >/dev/null &&
     command -v node >/dev/null && command -v npm >/dev/null &&
-    pkg-config --exists libuv libllhttp yyjson libwslay libcrypto cmocka
+    pkg-config --exists libuv libllhttp yyjson libcrypto cmocka &&
+    { pkg-config --exists libwslay || [ -f /usr/include/wslay/wslay.h ] || [ -f /opt/homebrew/include/wslay/wslay.h ] || [ -f /usr/local/include/wslay/wslay.h ]; }
 }
 have_all && exit 0
 

@@ -40,6 +40,23 @@ function chunk(text, size) {
   return parts.length ? parts : [''];
 }
 
+// A value that satisfies a (simple) JSON Schema: first enum/const, else a fixed sample per type.
+function sampleFor(schema, depth = 0) {
+  if (!schema || typeof schema !== 'object' || depth > 8) return null;
+  if ('const' in schema) return schema.const;
+  if (Array.isArray(schema.enum) && schema.enum.length) return schema.enum[0];
+  const type = Array.isArray(schema.type) ? schema.type[0] : schema.type;
+  if (type === 'string') return 'sample';
+  if (type === 'integer') return 1;
+  if (type === 'number') return 1.5;
+  if (type === 'boolean') return true;
+  if (type === 'null') return null;
+  if (type === 'array') return schema.items ? [sampleFor(schema.items, depth + 1)] : [];
+  const out = {};
+  for (const [key, sub] of Object.entries(schema.properties || {})) out[key] = sampleFor(sub, depth + 1);
+  return out;
+}
+
 let seq = 0;
 const newId = (prefix) => `${prefix}_fake${Date.now().toString(36)}${(seq++).toString(36)}`;
 
@@ -69,6 +86,14 @@ function plan(body) {
     });
     blocks.push({ type: 'text', text: `Tool said: ${said.join(' | ')}` });
     return { blocks, stop: 'end_turn', delayMs };
+  }
+
+  // Structured output (`claude --json-schema`): the CLI offers a StructuredOutput tool and ends the turn when
+  // the model calls it. Answer like a model that complies, with an object built from the tool's schema.
+  const structured = (body.tools || []).find((t) => t.name === 'StructuredOutput');
+  if (structured && !directives.some((d) => d.name === 'tool')) {
+    blocks.push({ type: 'tool_use', id: newId('toolu'), name: structured.name, input: sampleFor(structured.input_schema) });
+    return { blocks, stop: 'tool_use', delayMs };
   }
 
   const tools = directives.filter((d) => d.name === 'tool');

@@ -1,0 +1,52 @@
+/*
+ * The Claude Code CLI as a program: find it and read its version (once, at start), choose the
+ * transport, and build the argv and environment of each child. Client content never goes on the
+ * command line (argv strings are capped at 128 KiB): prompts travel in `initialize`, history in a
+ * transcript file.
+ */
+#ifndef CWP_ENGINE_CLI_H
+#define CWP_ENGINE_CLI_H
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+
+/* Last CLI version that accepts a loopback --sdk-url (2.1.121 refuses non-Anthropic hosts). */
+#define CLI_WS_LAST_MAJOR 2
+#define CLI_WS_LAST_MINOR 1
+#define CLI_WS_LAST_PATCH 120
+#define CLI_PROBE_TIMEOUT_MS 15000
+
+typedef struct {
+    bool is_found;
+    char version[32];   /* "2.1.197", or "" */
+    int major, minor, patch;
+    transport_kind_t transport; /* TRANSPORT_STDIO or TRANSPORT_WEBSOCKET */
+    char transport_reason[160];
+} cli_info_t;
+
+/* Run `<path> --version` (no shell, bounded time) and choose the transport for `wanted`. Returns 0, or
+ * -1 with a message in err when the CLI cannot be run (info->is_found false, stdio chosen). */
+int cli_probe(const char *path, transport_kind_t wanted, cli_info_t *info, char *err, size_t err_len);
+/* Parse "2.1.197 (Claude Code)". Returns 0 or -1. */
+int cli_parse_version(const char *text, cli_info_t *info);
+void cli_choose_transport(transport_kind_t wanted, cli_info_t *info);
+
+typedef struct {
+    proxy_mode_t mode;
+    const char *model;
+    const char *effort;     /* or NULL */
+    const char *resume_id;  /* --resume <uuid>, or NULL */
+    const char *sdk_url;    /* WebSocket transport, or NULL for stdio */
+} cli_launch_t;
+
+/* NULL-terminated, every string malloc'd: free with cli_strv_free. NULL when out of memory. */
+char **cli_build_argv(const char *claude_path, const cli_launch_t *l);
+
+/* The proxy's environment filtered to what a child may see (no HOME, no proxy secrets). */
+char **cli_base_env(char *const *environ);
+/* base + HOME, CLAUDE_CONFIG_DIR, the quiet switches, and the WebSocket token when given. */
+char **cli_build_env(char *const *base, const char *home, const char *config_dir, const char *ws_token);
+void cli_strv_free(char **v);
+
+#endif

@@ -1,0 +1,320 @@
+/* The engine: the turn API (engine.h) over the pool of CLI processes. */
+#include "engine/engine.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "engine/cli.h"
+#include "engine/pool.h"
+#include "engine/request.h"
+#include "engine/session.h"
+#include "transport/websocket.h"
+#include "util/log.h"
+
+extern char **environ;
+
+struct engine_s {
+    uv_loop_t *loop;
+    const config_t *cfg;
+    metrics_t *metrics;
+    cli_info_t cli;
+    char **base_env;
+    char *state_dir, *sessions_dir, *config_dir;
+    ws_server_t *ws;
+    pool_t *pool;
+    bool is_started, is_shutting_down;
+    void (*shutdown_done)(void *arg);
+    void *shutdown_arg;
+    char last_error[512]; /* engine_start_turn's immediate error text (read by the caller at once) */
+};
+
+struct turn_s {
+    engine_t *eng;
+    engine_request_t req;
+    turn_callbacks_t cb;
+    void *arg;
+    pool_job_t job;
+    bool is_in_callback, is_cancelled;
+};
+
+/* ---- turns ---- */
+
+static void turn_free(turn_t *t) {
+    engine_request_free(&t->req);
+    free(t);
+}
+
+/* A callback into the adapter. The adapter may call turn_cancel from inside: that is only noted, and
+ * acted on here once it returns. Returns false when the turn was cancelled (and freed). */
+static bool turn_on_event(void *arg, yyjson_val *event) {
+    turn_t *t = arg;
+    t->is_in_callback = true;
+    t->cb.on_event(t->arg, event);
+    t->is_in_callback = false;
+    if (!t->is_cancelled) return true;
+    turn_free(t);
+    return false;
+}
+
+static bool turn_on_rate_limit(void *arg, yyjson_val *info) {
+    turn_t *t = arg;
+    if (!t->cb.on_rate_limit) return true;
+    t->is_in_callback = true;
+    t->cb.on_rate_limit(t->arg, info);
+    t->is_in_callback = false;
+    if (!t->is_cancelled) return true;
+    turn_free(t);
+    return false;
+}
+
+static void turn_on_done(void *arg, yyjson_val *message) {
+    turn_t *t = arg;
+    t->is_in_callback = true;
+    t->cb.on_done(t->arg, message);
+    turn_free(t);
+}
+
+static void turn_on_error(void *arg, const engine_error_t *err) {
+    turn_t *t = arg;
+    t->is_in_callback = true;
+    t->cb.on_error(t->arg, err);
+    turn_free(t);
+}
+
+turn_t *engine_start_turn(engine_t *eng, const turn_request_t *req, const turn_callbacks_t *cb, void *arg,
+                          engine_error_t *err) {
+    if (!eng->is_started || eng->is_shutting_down) {
+        *err = (engine_error_t){.kind = ENGINE_ERR_UNAVAILABLE, .http_status = 503,
+                                .message = eng->is_shutting_down ? "the proxy is shutting down" : "the engine is not started"};
+        return NULL;
+    }
+    if (!eng->cli.is_found) {
+        snprintf(eng->last_error, sizeof eng->last_error, "the Claude Code CLI was not found at '%s'",
+                 eng->cfg->claude_path);
+        *err = (engine_error_t){.kind = ENGINE_ERR_UNAVAILABLE, .http_status = 503, .message = eng->last_error};
+        return NULL;
+    }
+    turn_t *t = calloc(1, sizeof *t);
+    if (!t) {
+        *err = (engine_error_t){.kind = ENGINE_ERR_UNAVAILABLE, .http_status = 503, .message = "out of memory"};
+        return NULL;
+    }
+    const char *mode = eng->cfg->mode == MODE_AGENT ? "agent" : "api";
+    if (engine_request_init(&t->req, req, mode, eng->last_error, sizeof eng->last_error) != 0) {
+        free(t);
+        *err = (engine_error_t){.kind = ENGINE_ERR_INVALID_REQUEST, .http_status = 400, .message = eng->last_error};
+        return NULL;
+    }
+    t->eng = eng;
+    t->cb = *cb;
+    t->arg = arg;
+    t->job = (pool_job_t){
+        .req = &t->req,
+        .sink = {.on_event = turn_on_event, .on_rate_limit = turn_on_rate_limit, .on_done = turn_on_done,
+                 .on_error = turn_on_error},
+        .sink_arg = t,
+    };
+    if (pool_submit(eng->pool, &t->job, err) != 0) {
+        if (err->message) {
+            snprintf(eng->last_error, sizeof eng->last_error, "%s", err->message);
+            err->message = eng->last_error;
+        }
+        turn_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+void turn_cancel(turn_t *t) {
+    if (!t || t->is_cancelled) return;
+    if (t->is_in_callback) {
+        t->is_cancelled = true;
+        return;
+    }
+    pool_cancel(t->eng->pool, &t->job);
+    turn_free(t);
+}
+
+void turn_set_paused(turn_t *t, bool paused) {
+    if (t && !t->is_cancelled && t->job.session) session_set_paused(t->job.session, paused);
+}
+
+/* ---- the engine ---- */
+
+engine_t *engine_new(uv_loop_t *loop, const config_t *cfg, metrics_t *metrics) {
+    engine_t *eng = calloc(1, sizeof *eng);
+    if (!eng) return NULL;
+    eng->loop = loop;
+    eng->cfg = cfg;
+    eng->metrics = metrics;
+    eng->base_env = cli_base_env(environ);
+    if (!eng->base_env) {
+        free(eng);
+        return NULL;
+    }
+    return eng;
+}
+
+static int mkdir_p(const char *path) {
+    char tmp[4096];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof tmp) return -ENAMETOOLONG;
+    memcpy(tmp, path, n + 1);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(tmp, 0700) != 0 && errno != EEXIST) return -errno;
+        *p = '/';
+    }
+    return mkdir(tmp, 0700) != 0 && errno != EEXIST ? -errno : 0;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+/* Session directories left by a previous run that did not end in order (16 hex characters each). */
+static void remove_stale_sessions(const char *sessions_dir) {
+    DIR *d = opendir(sessions_dir);
+    if (!d) return;
+    struct dirent *e;
+    int removed = 0;
+    while ((e = readdir(d))) {
+        if (strlen(e->d_name) != 16 || strspn(e->d_name, "0123456789abcdef") != 16) continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", sessions_dir, e->d_name);
+        nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+        removed++;
+    }
+    closedir(d);
+    if (removed) log_info("engine.stale_sessions_removed", "count=%d dir=%s", removed, sessions_dir);
+}
+
+static char *dup_printf(const char *a, const char *b) {
+    size_t n = strlen(a) + strlen(b) + 1;
+    char *p = malloc(n);
+    if (p) snprintf(p, n, "%s%s", a, b);
+    return p;
+}
+
+static int engine_dirs(engine_t *eng, char *err, size_t err_len) {
+    const char *home = getenv("HOME");
+    if (eng->cfg->state_dir && *eng->cfg->state_dir) eng->state_dir = strdup(eng->cfg->state_dir);
+    else if (home && *home) eng->state_dir = dup_printf(home, "/.claude-ws-proxy");
+    else eng->state_dir = strdup("/tmp/claude-ws-proxy");
+    if (eng->cfg->claude_config_dir && *eng->cfg->claude_config_dir) eng->config_dir = strdup(eng->cfg->claude_config_dir);
+    else if (home && *home) eng->config_dir = dup_printf(home, "/.claude");
+    eng->sessions_dir = eng->state_dir ? dup_printf(eng->state_dir, "/sessions") : NULL;
+    if (!eng->state_dir || !eng->sessions_dir) return snprintf(err, err_len, "out of memory"), -1;
+    int rc = mkdir_p(eng->sessions_dir);
+    if (rc) return snprintf(err, err_len, "cannot create %s: %s", eng->sessions_dir, strerror(-rc)), -1;
+    remove_stale_sessions(eng->sessions_dir);
+    return 0;
+}
+
+/* THE place the WebSocket transport plugs in: a loopback server the children connect to. */
+static void engine_open_websocket(engine_t *eng) {
+    if (eng->cli.transport != TRANSPORT_WEBSOCKET) return;
+    eng->ws = ws_server_new(eng->loop, NULL);
+    int rc = eng->ws ? ws_server_listen(eng->ws, "127.0.0.1", eng->cfg->ws_port) : UV_ENOMEM;
+    if (rc == 0) return;
+    log_error("engine.websocket_unavailable", "port=%d error=%s fallback=stdio", eng->cfg->ws_port, uv_strerror(rc));
+    if (eng->ws) ws_server_close(eng->ws, NULL, NULL);
+    eng->ws = NULL;
+    eng->cli.transport = TRANSPORT_STDIO;
+    snprintf(eng->cli.transport_reason, sizeof eng->cli.transport_reason, "websocket port %d unavailable (%s): stdio",
+             eng->cfg->ws_port, uv_strerror(rc));
+}
+
+int engine_start(engine_t *eng, char *err, size_t err_len) {
+    if (eng->is_started) return 0;
+    char probe_err[256] = "";
+    int probe = cli_probe(eng->cfg->claude_path, eng->cfg->transport, &eng->cli, probe_err, sizeof probe_err);
+    if (engine_dirs(eng, err, err_len) != 0) return -1;
+    engine_open_websocket(eng);
+    log_info("engine.transport", "transport=%s cli_version=%s reason=\"%s\"",
+             eng->cli.transport == TRANSPORT_WEBSOCKET ? "websocket" : "stdio",
+             eng->cli.is_found ? eng->cli.version : "-", eng->cli.transport_reason);
+    session_env_t env = {
+        .loop = eng->loop,
+        .cfg = eng->cfg,
+        .cli = &eng->cli,
+        .base_env = eng->base_env,
+        .ws = eng->ws,
+        .metrics = eng->metrics,
+        .config_dir = eng->config_dir,
+        .sessions_dir = eng->sessions_dir,
+    };
+    eng->pool = pool_new(&env);
+    if (!eng->pool) return snprintf(err, err_len, "out of memory"), -1;
+    eng->is_started = true;
+    if (probe != 0) {
+        /* The proxy still serves /health, /auth and the dashboard, which say what is wrong. */
+        snprintf(err, err_len, "%s", probe_err);
+        return -1;
+    }
+    pool_start(eng->pool);
+    return 0;
+}
+
+static void engine_on_ws_closed(void *arg) {
+    engine_t *eng = arg;
+    eng->ws = NULL;
+    if (eng->shutdown_done) eng->shutdown_done(eng->shutdown_arg);
+}
+
+static void engine_on_pool_down(void *arg) {
+    engine_t *eng = arg;
+    if (eng->ws) {
+        ws_server_close(eng->ws, engine_on_ws_closed, eng);
+        return;
+    }
+    if (eng->shutdown_done) eng->shutdown_done(eng->shutdown_arg);
+}
+
+void engine_shutdown(engine_t *eng, void (*done)(void *arg), void *arg) {
+    eng->is_shutting_down = true;
+    eng->shutdown_done = done;
+    eng->shutdown_arg = arg;
+    if (!eng->pool) {
+        engine_on_pool_down(eng);
+        return;
+    }
+    pool_shutdown(eng->pool, engine_on_pool_down, eng);
+}
+
+void engine_free(engine_t *eng) {
+    if (!eng) return;
+    pool_free(eng->pool);
+    cli_strv_free(eng->base_env);
+    free(eng->state_dir);
+    free(eng->sessions_dir);
+    free(eng->config_dir);
+    free(eng);
+}
+
+void engine_get_stats(engine_t *eng, engine_stats_t *out) {
+    *out = (engine_stats_t){0};
+    if (eng->pool) pool_get_stats(eng->pool, out);
+    out->cli_version = eng->cli.is_found ? eng->cli.version : NULL;
+    out->transport = eng->cli.transport == TRANSPORT_WEBSOCKET ? "websocket" : "stdio";
+    out->transport_reason = eng->cli.transport_reason[0] ? eng->cli.transport_reason : "not started";
+    out->is_cli_found = eng->cli.is_found;
+}
+
+void engine_foreach_session(engine_t *eng, void (*fn)(const engine_session_info_t *info, void *arg), void *arg) {
+    if (eng->pool) pool_foreach(eng->pool, fn, arg);
+}
+
+void engine_recycle_all(engine_t *eng) {
+    if (eng->pool && !eng->is_shutting_down) pool_recycle_all(eng->pool);
+}

@@ -1,0 +1,108 @@
+#include "engine/ndjson.h"
+
+#include <errno.h>
+#include <string.h>
+
+void ndjson_reader_init(ndjson_reader_t *r, size_t max_line) {
+    buf_init(&r->pending, 0); /* bounded by max_line per unfinished line, checked here */
+    r->head = r->scanned = 0;
+    r->max_line = max_line ? max_line : NDJSON_MAX_LINE_DEFAULT;
+    r->is_failed = false;
+}
+
+void ndjson_reader_free(ndjson_reader_t *r) { buf_free(&r->pending); }
+
+size_t ndjson_reader_pending(const ndjson_reader_t *r) { return r->pending.len - r->head; }
+
+static bool emit(const char *line, size_t len, ndjson_line_fn on_line, void *arg) {
+    if (len && line[len - 1] == '\r') len--;
+    return on_line(arg, line, len);
+}
+
+static int fail(ndjson_reader_t *r) {
+    r->is_failed = true;
+    buf_free(&r->pending);
+    r->head = r->scanned = 0;
+    return -EMSGSIZE;
+}
+
+static void compact(ndjson_reader_t *r) {
+    if (r->head == 0) return;
+    buf_consume(&r->pending, r->head);
+    r->scanned -= r->head;
+    r->head = 0;
+    /* A huge line is over: give its memory back rather than keep 64 MiB per session. */
+    if (r->pending.len == 0 && r->pending.cap > ((size_t)1 << 20)) buf_free(&r->pending);
+}
+
+int ndjson_reader_resume(ndjson_reader_t *r, ndjson_line_fn on_line, void *arg) {
+    if (r->is_failed) return -EMSGSIZE;
+    int rc = 0;
+    while (r->head < r->pending.len) {
+        if (r->scanned < r->head) r->scanned = r->head;
+        char *from = r->pending.data + r->scanned;
+        char *nl = memchr(from, '\n', r->pending.len - r->scanned);
+        if (!nl) {
+            r->scanned = r->pending.len;
+            if (r->pending.len - r->head > r->max_line) return fail(r);
+            break;
+        }
+        size_t start = r->head;
+        size_t n = (size_t)(nl - (r->pending.data + start));
+        if (n > r->max_line) return fail(r);
+        r->head = r->scanned = start + n + 1;
+        if (!emit(r->pending.data + start, n, on_line, arg)) {
+            rc = 1;
+            break;
+        }
+    }
+    compact(r);
+    return rc;
+}
+
+int ndjson_reader_feed(ndjson_reader_t *r, const char *data, size_t len, ndjson_line_fn on_line, void *arg) {
+    if (r->is_failed) return -EMSGSIZE;
+    /* Fast path: nothing kept, so whole lines are handed out straight from data. */
+    while (r->head == r->pending.len && len) {
+        const char *nl = memchr(data, '\n', len);
+        if (!nl) break;
+        size_t n = (size_t)(nl - data);
+        if (n > r->max_line) return fail(r);
+        data = nl + 1;
+        len -= n + 1;
+        if (!emit(nl - n, n, on_line, arg)) {
+            if (len && buf_append(&r->pending, data, len) != 0) return fail(r);
+            return 1;
+        }
+    }
+    if (!len) return 0;
+    /* An unfinished line grows by at most one read past max_line before resume refuses it. */
+    if (buf_append(&r->pending, data, len) != 0) return fail(r);
+    return ndjson_reader_resume(r, on_line, arg);
+}
+
+bool ndjson_is_valid_utf8(const char *s, size_t len) {
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    while (p < end) {
+        unsigned c = *p;
+        if (c < 0x80) {
+            p++;
+            continue;
+        }
+        size_t n;
+        unsigned cp;
+        if (c >= 0xC2 && c <= 0xDF) n = 1, cp = c & 0x1F;
+        else if (c >= 0xE0 && c <= 0xEF) n = 2, cp = c & 0x0F;
+        else if (c >= 0xF0 && c <= 0xF4) n = 3, cp = c & 0x07;
+        else return false;
+        if ((size_t)(end - p) <= n) return false;
+        for (size_t i = 1; i <= n; i++) {
+            if ((p[i] & 0xC0) != 0x80) return false;
+            cp = (cp << 6) | (p[i] & 0x3F);
+        }
+        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF))) return false;
+        if (cp >= 0xD800 && cp <= 0xDFFF) return false;
+        p += n + 1;
+    }
+    return true;
+}

@@ -1,0 +1,397 @@
+#include "engine/pool.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/log.h"
+
+struct pool_s {
+    session_env_t env;
+    const config_t *cfg;
+    session_t **sessions; /* every session not yet gone, closing ones included */
+    size_t count, cap;
+    pool_job_t *queue_head, *queue_tail;
+    size_t queue_len;
+    uv_timer_t queue_timer; /* the oldest queued job's deadline */
+    uv_timer_t pump_timer;  /* placement runs from the loop, never inside a caller's call */
+    uv_timer_t warm_timer;  /* back-off after warm processes died unused */
+    unsigned warm_failures;
+    bool is_warm_delayed;
+    session_t *closing_by_us; /* set while the pool itself closes a session */
+    int children;             /* spawned and not yet reaped */
+    bool is_shutting_down;
+    void (*shutdown_done)(void *arg);
+    void *shutdown_arg;
+    int handles_open;
+};
+
+static void pool_schedule(pool_t *p);
+static void on_warm_timer(uv_timer_t *t);
+
+/* ---- bookkeeping ---- */
+
+static int live_count(const pool_t *p) {
+    int n = 0;
+    for (size_t i = 0; i < p->count; i++) n += session_state(p->sessions[i]) != SESSION_CLOSING;
+    return n;
+}
+
+static int warm_count(const pool_t *p) {
+    int n = 0;
+    for (size_t i = 0; i < p->count; i++) n += session_is_warm(p->sessions[i]);
+    return n;
+}
+
+static void pool_close_session(pool_t *p, session_t *s, const char *reason) {
+    p->closing_by_us = s;
+    session_close(s, reason);
+    p->closing_by_us = NULL;
+}
+
+static void pool_maybe_done(pool_t *p) {
+    if (!p->is_shutting_down || p->count > 0 || p->children > 0 || !p->shutdown_done) return;
+    void (*done)(void *) = p->shutdown_done;
+    p->shutdown_done = NULL;
+    log_info("engine.down", "sessions=0 children=0");
+    done(p->shutdown_arg);
+}
+
+/* ---- session events ---- */
+
+static void on_available(void *owner, session_t *s) {
+    (void)s;
+    pool_schedule(owner);
+}
+
+static void on_closing(void *owner, session_t *s) {
+    pool_t *p = owner;
+    if (session_is_warm(s) && p->closing_by_us != s && !p->is_shutting_down) p->warm_failures++;
+    pool_schedule(p);
+}
+
+static void on_gone(void *owner, session_t *s) {
+    pool_t *p = owner;
+    for (size_t i = 0; i < p->count; i++) {
+        if (p->sessions[i] == s) {
+            p->sessions[i] = p->sessions[--p->count];
+            break;
+        }
+    }
+    pool_maybe_done(p);
+}
+
+static void on_reaped(void *arg) {
+    pool_t *p = arg;
+    p->children--;
+    pool_maybe_done(p);
+}
+
+static session_t *pool_spawn(pool_t *p, const session_spawn_t *sp, engine_error_t *err) {
+    if (p->count == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 8;
+        session_t **v = realloc(p->sessions, cap * sizeof *v);
+        if (!v) {
+            *err = (engine_error_t){.kind = ENGINE_ERR_UNAVAILABLE, .http_status = 503, .message = "out of memory"};
+            return NULL;
+        }
+        p->sessions = v;
+        p->cap = cap;
+    }
+    session_owner_t owner = {.on_available = on_available, .on_closing = on_closing, .on_gone = on_gone, .owner = p};
+    session_t *s = session_spawn(&p->env, sp, &owner, err);
+    if (!s) return NULL;
+    p->children++;
+    p->sessions[p->count++] = s;
+    return s;
+}
+
+/* ---- the queue ---- */
+
+static void queue_remove(pool_t *p, pool_job_t *job) {
+    if (!job->is_queued) return;
+    if (job->prev) job->prev->next = job->next;
+    else p->queue_head = job->next;
+    if (job->next) job->next->prev = job->prev;
+    else p->queue_tail = job->prev;
+    job->prev = job->next = NULL;
+    job->is_queued = false;
+    p->queue_len--;
+}
+
+static void on_queue_timer(uv_timer_t *t);
+
+static void queue_arm(pool_t *p) {
+    if (!p->queue_head) {
+        uv_timer_stop(&p->queue_timer);
+        return;
+    }
+    uint64_t now = uv_now(p->env.loop);
+    uint64_t due = p->queue_head->deadline_ms;
+    uv_timer_start(&p->queue_timer, on_queue_timer, due > now ? due - now : 0, 0);
+}
+
+static void on_queue_timer(uv_timer_t *t) {
+    pool_t *p = t->data;
+    uint64_t now = uv_now(p->env.loop);
+    while (p->queue_head && p->queue_head->deadline_ms <= now) {
+        pool_job_t *job = p->queue_head;
+        queue_remove(p, job);
+        char msg[160];
+        snprintf(msg, sizeof msg, "all %d Claude Code processes stayed busy for %ld ms", p->cfg->max_sessions,
+                 p->cfg->queue_timeout_ms);
+        log_warn("pool.queue_timeout", "request_id=%s waited_ms=%ld", job->req->request_id, p->cfg->queue_timeout_ms);
+        engine_error_t err = {.kind = ENGINE_ERR_QUEUE_FULL, .http_status = 429, .retry_after_s = POOL_RETRY_AFTER_S,
+                              .message = msg};
+        job->sink.on_error(job->sink_arg, &err);
+    }
+    queue_arm(p);
+}
+
+/* ---- placement ---- */
+
+static session_t *find_reusable(pool_t *p, const engine_request_t *r) {
+    if (engine_request_has_history(r)) {
+        for (size_t i = 0; i < p->count; i++)
+            if (session_holds(p->sessions[i], &r->history)) return p->sessions[i];
+        return NULL;
+    }
+    /* A warm process knows neither tools (asked once at its start) nor effort (a spawn flag). */
+    if (r->tools || r->effort) return NULL;
+    session_t *best = NULL;
+    for (size_t i = 0; i < p->count; i++) {
+        session_t *s = p->sessions[i];
+        if (!session_is_warm(s) || strcmp(session_model(s), r->model) != 0) continue;
+        if (!best || session_state(s) == SESSION_READY) best = s;
+    }
+    return best;
+}
+
+/* The least recently used idle session, else a warm one. */
+static session_t *find_victim(pool_t *p) {
+    session_t *victim = NULL;
+    for (size_t i = 0; i < p->count; i++) {
+        session_t *s = p->sessions[i];
+        if (session_state(s) == SESSION_IDLE && (!victim || session_last_used(s) < session_last_used(victim))) victim = s;
+    }
+    if (victim) return victim;
+    for (size_t i = 0; i < p->count; i++)
+        if (session_is_warm(p->sessions[i])) return p->sessions[i];
+    return NULL;
+}
+
+/* 1: running, 0: no room (queue it), -1: failed (*err). may_spawn false: only a session that
+ * already fits may take it (others are waiting for room). */
+static int pool_place(pool_t *p, pool_job_t *job, bool may_spawn, engine_error_t *err) {
+    const engine_request_t *r = job->req;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        session_t *s = find_reusable(p, r);
+        if (!s && !may_spawn) return 0;
+        if (!s) {
+            if (live_count(p) >= p->cfg->max_sessions) {
+                session_t *victim = find_victim(p);
+                if (!victim) return 0;
+                pool_close_session(p, victim, "evicted to make room");
+            }
+            bool has_history = engine_request_has_history(r);
+            session_spawn_t sp = {.model = r->model, .effort = r->effort, .tools = r->tools, .client = r->client,
+                                  .seed_messages = has_history ? r->messages : NULL,
+                                  .seed_count = has_history ? r->message_count - 1 : 0};
+            s = pool_spawn(p, &sp, err);
+            if (!s) return -1;
+        }
+        if (session_run_turn(s, r, &job->sink, job->sink_arg) == 0) {
+            job->session = s;
+            return 1;
+        }
+    }
+    *err = (engine_error_t){.kind = ENGINE_ERR_CLI_FAILED, .http_status = 502,
+                            .message = "cannot hand the request to a Claude Code process"};
+    return -1;
+}
+
+static void pool_top_up(pool_t *p) {
+    if (p->is_shutting_down || !p->env.cli->is_found || p->is_warm_delayed || p->queue_len) return;
+    int target = p->cfg->warm_sessions < p->cfg->max_sessions ? p->cfg->warm_sessions : p->cfg->max_sessions;
+    if (warm_count(p) >= target || live_count(p) >= p->cfg->max_sessions) return;
+    if (p->warm_failures) {
+        uint64_t delay = 1000ull << (p->warm_failures < 7 ? p->warm_failures - 1 : 6);
+        if (delay > POOL_WARM_BACKOFF_MAX_MS) delay = POOL_WARM_BACKOFF_MAX_MS;
+        p->is_warm_delayed = true;
+        uv_timer_start(&p->warm_timer, on_warm_timer, delay, 0);
+        log_warn("pool.warm_backoff", "failures=%u delay_ms=%llu", p->warm_failures, (unsigned long long)delay);
+        return;
+    }
+    while (warm_count(p) < target && live_count(p) < p->cfg->max_sessions) {
+        engine_error_t err;
+        session_spawn_t sp = {.model = p->cfg->default_model, .client = "", .is_warm = true};
+        if (!pool_spawn(p, &sp, &err)) {
+            p->warm_failures++;
+            return;
+        }
+    }
+}
+
+static void on_warm_timer(uv_timer_t *t) {
+    pool_t *p = t->data;
+    p->is_warm_delayed = false;
+    /* One attempt after the pause; if it dies unused too, the pause doubles. */
+    unsigned failures = p->warm_failures;
+    p->warm_failures = 0;
+    pool_top_up(p);
+    p->warm_failures = failures;
+}
+
+static void pool_pump(pool_t *p) {
+    for (pool_job_t *job = p->queue_head, *next; job; job = next) {
+        next = job->next;
+        engine_error_t err;
+        int rc = pool_place(p, job, true, &err);
+        if (rc == 0) continue;
+        queue_remove(p, job);
+        if (rc < 0) job->sink.on_error(job->sink_arg, &err);
+        next = p->queue_head; /* the queue may have changed under a callback: start over */
+    }
+    queue_arm(p);
+    pool_top_up(p);
+}
+
+static void on_pump_timer(uv_timer_t *t) { pool_pump(t->data); }
+
+static void pool_schedule(pool_t *p) {
+    if (!p->is_shutting_down) uv_timer_start(&p->pump_timer, on_pump_timer, 0, 0);
+}
+
+/* ---- public ---- */
+
+pool_t *pool_new(const session_env_t *env) {
+    pool_t *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    p->env = *env;
+    p->env.on_reaped = on_reaped;
+    p->env.reaped_arg = p;
+    p->cfg = env->cfg;
+    uv_timer_init(env->loop, &p->queue_timer);
+    uv_timer_init(env->loop, &p->pump_timer);
+    uv_timer_init(env->loop, &p->warm_timer);
+    p->queue_timer.data = p->pump_timer.data = p->warm_timer.data = p;
+    return p;
+}
+
+static void on_handle_closed(uv_handle_t *h) {
+    pool_t *p = h->data;
+    if (--p->handles_open == 0) {
+        free(p->sessions);
+        free(p);
+    }
+}
+
+void pool_free(pool_t *p) {
+    if (!p) return;
+    /* The timers may already have been closed by a final uv_walk of the loop: free at once then. */
+    uv_handle_t *timers[] = {(uv_handle_t *)&p->queue_timer, (uv_handle_t *)&p->pump_timer,
+                             (uv_handle_t *)&p->warm_timer};
+    p->handles_open = 1;
+    for (size_t i = 0; i < 3; i++) {
+        if (uv_is_closing(timers[i])) continue;
+        p->handles_open++;
+        uv_close(timers[i], on_handle_closed);
+    }
+    on_handle_closed((uv_handle_t *)&p->queue_timer); /* drops the 1 held above */
+}
+
+void pool_start(pool_t *p) { pool_top_up(p); }
+
+int pool_submit(pool_t *p, pool_job_t *job, engine_error_t *err) {
+    if (p->is_shutting_down) {
+        *err = (engine_error_t){.kind = ENGINE_ERR_UNAVAILABLE, .http_status = 503, .message = "the proxy is shutting down"};
+        return -1;
+    }
+    job->session = NULL;
+    int rc = pool_place(p, job, p->queue_len == 0, err); /* FIFO: nobody overtakes the queue for room */
+    if (rc < 0) return -1;
+    if (rc > 0) return 0;
+    if (p->queue_len >= (size_t)(p->cfg->max_queue > 0 ? p->cfg->max_queue : 0)) {
+        static char msg[160];
+        snprintf(msg, sizeof msg, "all %d Claude Code processes are busy and %zu requests are waiting",
+                 p->cfg->max_sessions, p->queue_len);
+        *err = (engine_error_t){.kind = ENGINE_ERR_QUEUE_FULL, .http_status = 429,
+                                .retry_after_s = POOL_RETRY_AFTER_S, .message = msg};
+        return -1;
+    }
+    job->deadline_ms = uv_now(p->env.loop) + (uint64_t)p->cfg->queue_timeout_ms;
+    job->is_queued = true;
+    job->prev = p->queue_tail;
+    job->next = NULL;
+    if (p->queue_tail) p->queue_tail->next = job;
+    else p->queue_head = job;
+    p->queue_tail = job;
+    p->queue_len++;
+    log_info("pool.queued", "request_id=%s queued=%zu", job->req->request_id, p->queue_len);
+    queue_arm(p);
+    pool_schedule(p); /* a session may free up before any event says so (e.g. the head could place) */
+    return 0;
+}
+
+void pool_cancel(pool_t *p, pool_job_t *job) {
+    if (job->is_queued) {
+        queue_remove(p, job);
+        queue_arm(p);
+    } else if (job->session) {
+        session_detach_turn(job->session);
+    }
+    job->session = NULL;
+}
+
+void pool_shutdown(pool_t *p, void (*done)(void *arg), void *arg) {
+    p->is_shutting_down = true;
+    p->shutdown_done = done;
+    p->shutdown_arg = arg;
+    uv_timer_stop(&p->pump_timer);
+    uv_timer_stop(&p->warm_timer);
+    while (p->queue_head) {
+        pool_job_t *job = p->queue_head;
+        queue_remove(p, job);
+        engine_error_t err = {.kind = ENGINE_ERR_UNAVAILABLE, .http_status = 503, .message = "the proxy is shutting down"};
+        job->sink.on_error(job->sink_arg, &err);
+    }
+    uv_timer_stop(&p->queue_timer);
+    /* Closing can't remove sessions from the array (that waits for the reap), so a plain loop is safe. */
+    for (size_t i = 0; i < p->count; i++) pool_close_session(p, p->sessions[i], "shutting down");
+    pool_maybe_done(p);
+}
+
+void pool_recycle_all(pool_t *p) {
+    for (size_t i = 0; i < p->count; i++) {
+        session_t *s = p->sessions[i];
+        session_state_t st = session_state(s);
+        if (st == SESSION_IDLE || session_is_warm(s)) pool_close_session(p, s, "recycled");
+        else if (st != SESSION_CLOSING) session_mark_doomed(s);
+    }
+    pool_schedule(p);
+}
+
+void pool_get_stats(const pool_t *p, engine_stats_t *out) {
+    out->live = out->warm = out->busy = out->waiting = out->idle = 0;
+    for (size_t i = 0; i < p->count; i++) {
+        session_t *s = p->sessions[i];
+        switch (session_state(s)) {
+        case SESSION_CLOSING: continue;
+        case SESSION_BUSY: out->busy++; break;
+        case SESSION_WAITING: out->waiting++; break;
+        case SESSION_IDLE: out->idle++; break;
+        default: break;
+        }
+        out->live++;
+        out->warm += session_is_warm(s);
+    }
+    out->queued = (int)p->queue_len;
+}
+
+void pool_foreach(const pool_t *p, void (*fn)(const engine_session_info_t *info, void *arg), void *arg) {
+    for (size_t i = 0; i < p->count; i++) {
+        engine_session_info_t info;
+        session_info(p->sessions[i], &info);
+        fn(&info, arg);
+    }
+}

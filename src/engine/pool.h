@@ -1,0 +1,55 @@
+/*
+ * The pool: which process runs which turn.
+ *
+ * - maxSessions caps live processes (warm, busy, waiting and idle; closing ones are on their way out);
+ *   beyond it requests wait in a FIFO (maxQueue long, queueTimeoutMs at most) and then get 429.
+ * - A request whose history equals what an idle session holds goes to that session: only the new user
+ *   turn is sent (conversation reuse, by fingerprint).
+ * - A new conversation without tools takes a warm process of its model (spawned ahead, not yet
+ *   initialized, so its system prompt still goes into initialize); anything else spawns a process
+ *   (with the history seeded as a transcript when there is one).
+ * - To make room, idle sessions are evicted least recently used first, then warm ones.
+ * - warmSessions processes of the default model are kept ready while there is room and nobody waits;
+ *   a warm process that dies unused delays the next one (1 s, doubling to 60 s).
+ */
+#ifndef CWP_ENGINE_POOL_H
+#define CWP_ENGINE_POOL_H
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine/request.h"
+#include "engine/session.h"
+
+#define POOL_RETRY_AFTER_S 5
+#define POOL_WARM_BACKOFF_MAX_MS 60000
+
+typedef struct pool_s pool_t;
+typedef struct pool_job_s pool_job_t;
+
+/* A turn as the pool sees it. The owner (the engine's turn) embeds it; the pool only links it. */
+struct pool_job_s {
+    const engine_request_t *req;
+    session_sink_t sink;
+    void *sink_arg;
+    /* the pool's */
+    pool_job_t *prev, *next;
+    uint64_t deadline_ms;
+    bool is_queued;
+    session_t *session;
+};
+
+pool_t *pool_new(const session_env_t *env);
+void pool_free(pool_t *p);
+/* Start the warm processes. */
+void pool_start(pool_t *p);
+/* Run the job on a session now, or queue it. Returns 0, or -1 with *err (never calls the sink then). */
+int pool_submit(pool_t *p, pool_job_t *job, engine_error_t *err);
+/* The job's consumer left (not from inside one of its sink callbacks). */
+void pool_cancel(pool_t *p, pool_job_t *job);
+/* Fail queued jobs, end every session; done runs once every child is reaped. */
+void pool_shutdown(pool_t *p, void (*done)(void *arg), void *arg);
+void pool_recycle_all(pool_t *p);
+void pool_get_stats(const pool_t *p, engine_stats_t *out);
+void pool_foreach(const pool_t *p, void (*fn)(const engine_session_info_t *info, void *arg), void *arg);
+
+#endif

@@ -1,0 +1,279 @@
+#include "engine/protocol.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/ndjson.h"
+
+static const struct {
+    const char *type;
+    proto_kind_t kind;
+} proto_types[] = {
+    {"stream_event", PROTO_STREAM_EVENT},     {"assistant", PROTO_ASSISTANT},
+    {"user", PROTO_USER},                     {"result", PROTO_RESULT},
+    {"system", PROTO_SYSTEM},                 {"control_request", PROTO_CONTROL_REQUEST},
+    {"control_response", PROTO_CONTROL_RESPONSE}, {"control_cancel_request", PROTO_CONTROL_CANCEL},
+    {"keep_alive", PROTO_KEEP_ALIVE},         {"rate_limit_event", PROTO_RATE_LIMIT},
+};
+
+const char *proto_kind_name(proto_kind_t kind) {
+    if (kind == PROTO_GARBAGE) return "garbage";
+    for (size_t i = 0; i < sizeof proto_types / sizeof proto_types[0]; i++)
+        if (proto_types[i].kind == kind) return proto_types[i].type;
+    return "unknown";
+}
+
+void proto_parse_line(const char *line, size_t len, proto_line_t *out) {
+    memset(out, 0, sizeof *out);
+    out->kind = PROTO_GARBAGE;
+    /* yyjson rejects invalid UTF-8 inside strings; bytes outside strings are invalid JSON anyway. */
+    yyjson_doc *doc = yyjson_read(line, len, 0);
+    if (!doc) return;
+    yyjson_val *root = yyjson_doc_get_root(doc);
+    const char *type = yyjson_get_str(yyjson_obj_get(root, "type"));
+    if (!yyjson_is_obj(root) || !type) {
+        yyjson_doc_free(doc);
+        return;
+    }
+    out->doc = doc;
+    out->root = root;
+    out->kind = PROTO_UNKNOWN;
+    for (size_t i = 0; i < sizeof proto_types / sizeof proto_types[0]; i++) {
+        if (!strcmp(type, proto_types[i].type)) {
+            out->kind = proto_types[i].kind;
+            break;
+        }
+    }
+    switch (out->kind) {
+    case PROTO_SYSTEM:
+    case PROTO_RESULT:
+        out->subtype = yyjson_get_str(yyjson_obj_get(root, "subtype"));
+        break;
+    case PROTO_CONTROL_REQUEST:
+        out->request_id = yyjson_get_str(yyjson_obj_get(root, "request_id"));
+        out->subtype = yyjson_get_str(yyjson_obj_get(yyjson_obj_get(root, "request"), "subtype"));
+        if (!out->request_id || !out->subtype) out->kind = PROTO_GARBAGE;
+        break;
+    case PROTO_CONTROL_RESPONSE: {
+        yyjson_val *resp = yyjson_obj_get(root, "response");
+        out->request_id = yyjson_get_str(yyjson_obj_get(resp, "request_id"));
+        out->subtype = yyjson_get_str(yyjson_obj_get(resp, "subtype"));
+        break;
+    }
+    case PROTO_CONTROL_CANCEL:
+        out->request_id = yyjson_get_str(yyjson_obj_get(root, "request_id"));
+        break;
+    case PROTO_STREAM_EVENT:
+        if (!yyjson_is_obj(yyjson_obj_get(root, "event"))) out->kind = PROTO_GARBAGE;
+        break;
+    default:
+        break;
+    }
+    if (out->kind == PROTO_GARBAGE) {
+        yyjson_doc_free(doc);
+        out->doc = NULL;
+        out->root = NULL;
+    }
+}
+
+void proto_line_free(proto_line_t *l) {
+    yyjson_doc_free(l->doc);
+    l->doc = NULL;
+    l->root = NULL;
+}
+
+bool proto_control_response_ok(yyjson_val *root, const char **error) {
+    yyjson_val *resp = yyjson_obj_get(root, "response");
+    const char *subtype = yyjson_get_str(yyjson_obj_get(resp, "subtype"));
+    if (subtype && !strcmp(subtype, "success")) return true;
+    if (error) {
+        const char *e = yyjson_get_str(yyjson_obj_get(resp, "error"));
+        *error = e ? e : "control request failed";
+    }
+    return false;
+}
+
+/* ---- builders ---- */
+
+static char *finish(yyjson_mut_doc *doc, yyjson_mut_val *root, size_t *len) {
+    if (!doc || !root) {
+        yyjson_mut_doc_free(doc);
+        return NULL;
+    }
+    yyjson_mut_doc_set_root(doc, root);
+    char *s = yyjson_mut_write(doc, 0, len);
+    yyjson_mut_doc_free(doc);
+    return s;
+}
+
+/* {"type":"control_request","request_id":id,"request":{"subtype":subtype}}; *request for more fields. */
+static yyjson_mut_val *control_request(yyjson_mut_doc *doc, const char *request_id, const char *subtype,
+                                       yyjson_mut_val **request) {
+    yyjson_mut_val *root = yyjson_mut_obj(doc);
+    *request = yyjson_mut_obj(doc);
+    yyjson_mut_obj_add_str(doc, root, "type", "control_request");
+    yyjson_mut_obj_add_strcpy(doc, root, "request_id", request_id);
+    yyjson_mut_obj_add_str(doc, *request, "subtype", subtype);
+    yyjson_mut_obj_add_val(doc, root, "request", *request);
+    return root;
+}
+
+char *proto_build_initialize(const proto_initialize_t *init, size_t *len) {
+    yyjson_mut_doc *doc = yyjson_mut_doc_new(NULL);
+    if (!doc) return NULL;
+    yyjson_mut_val *req;
+    yyjson_mut_val *root = control_request(doc, init->request_id, "initialize", &req);
+    if (init->has_client_mcp) {
+        yyjson_mut_val *servers = yyjson_mut_arr(doc);
+        yyjson_mut_arr_add_str(doc, servers, "client");
+        yyjson_mut_obj_add_val(doc, req, "sdkMcpServers", servers);
+    }
+    /* A string, not an array: 2.1.100 only accepts a string (it ignores an array); 2.1.197 takes both. */
+    if (init->system_prompt) yyjson_mut_obj_add_strcpy(doc, req, "systemPrompt", init->system_prompt);
+    if (init->append_system_prompt)
+        yyjson_mut_obj_add_strcpy(doc, req, "appendSystemPrompt", init->append_system_prompt);
+    if (init->json_schema) yyjson_mut_obj_add_val(doc, req, "jsonSchema", yyjson_val_mut_copy(doc, init->json_schema));
+    return finish(doc, root, len);
+}
+
+char *proto_build_user(yyjson_val *content, size_t *len) {
+    yyjson_mut_doc *doc = yyjson_mut_doc_new(NULL);
+    if (!doc) return NULL;
+    yyjson_mut_val *root = yyjson_mut_obj(doc);
+    yyjson_mut_val *msg = yyjson_mut_obj(doc);
+    yyjson_mut_obj_add_str(doc, root, "type", "user");
+    yyjson_mut_obj_add_str(doc, msg, "role", "user");
+    yyjson_mut_obj_add_val(doc, msg, "content", yyjson_val_mut_copy(doc, content));
+    yyjson_mut_obj_add_val(doc, root, "message", msg);
+    yyjson_mut_obj_add_null(doc, root, "parent_tool_use_id");
+    yyjson_mut_obj_add_str(doc, root, "session_id", "");
+    return finish(doc, root, len);
+}
+
+char *proto_build_interrupt(const char *request_id, size_t *len) {
+    yyjson_mut_doc *doc = yyjson_mut_doc_new(NULL);
+    if (!doc) return NULL;
+    yyjson_mut_val *req;
+    yyjson_mut_val *root = control_request(doc, request_id, "interrupt", &req);
+    return finish(doc, root, len);
+}
+
+static yyjson_mut_val *control_response(yyjson_mut_doc *doc, const char *request_id, const char *subtype,
+                                        yyjson_mut_val **resp) {
+    yyjson_mut_val *root = yyjson_mut_obj(doc);
+    *resp = yyjson_mut_obj(doc);
+    yyjson_mut_obj_add_str(doc, root, "type", "control_response");
+    yyjson_mut_obj_add_str(doc, *resp, "subtype", subtype);
+    yyjson_mut_obj_add_strcpy(doc, *resp, "request_id", request_id);
+    yyjson_mut_obj_add_val(doc, root, "response", *resp);
+    return root;
+}
+
+char *proto_build_control_success(const char *request_id, yyjson_val *response, size_t *len) {
+    yyjson_mut_doc *doc = yyjson_mut_doc_new(NULL);
+    if (!doc) return NULL;
+    yyjson_mut_val *resp;
+    yyjson_mut_val *root = control_response(doc, request_id, "success", &resp);
+    yyjson_mut_obj_add_val(doc, resp, "response", response ? yyjson_val_mut_copy(doc, response) : yyjson_mut_obj(doc));
+    return finish(doc, root, len);
+}
+
+char *proto_build_control_error(const char *request_id, const char *message, size_t *len) {
+    yyjson_mut_doc *doc = yyjson_mut_doc_new(NULL);
+    if (!doc) return NULL;
+    yyjson_mut_val *resp;
+    yyjson_mut_val *root = control_response(doc, request_id, "error", &resp);
+    yyjson_mut_obj_add_strcpy(doc, resp, "error", message);
+    return finish(doc, root, len);
+}
+
+char *proto_build_permission(const char *request_id, bool allow, yyjson_val *input, const char *deny_message,
+                             size_t *len) {
+    yyjson_mut_doc *doc = yyjson_mut_doc_new(NULL);
+    if (!doc) return NULL;
+    yyjson_mut_val *resp;
+    yyjson_mut_val *root = control_response(doc, request_id, "success", &resp);
+    yyjson_mut_val *answer = yyjson_mut_obj(doc);
+    if (allow) {
+        yyjson_mut_obj_add_str(doc, answer, "behavior", "allow");
+        yyjson_mut_obj_add_val(doc, answer, "updatedInput", input ? yyjson_val_mut_copy(doc, input) : yyjson_mut_obj(doc));
+    } else {
+        yyjson_mut_obj_add_str(doc, answer, "behavior", "deny");
+        yyjson_mut_obj_add_strcpy(doc, answer, "message", deny_message ? deny_message : "denied");
+    }
+    yyjson_mut_obj_add_val(doc, resp, "response", answer);
+    return finish(doc, root, len);
+}
+
+/* ---- upstream errors ---- */
+
+static void copy_text(char *out, size_t out_len, const char *s, size_t n) {
+    if (!out_len) return;
+    if (n >= out_len) n = out_len - 1;
+    memcpy(out, s, n);
+    out[n] = '\0';
+}
+
+void proto_extract_upstream_message(const char *text, char *out, size_t out_len) {
+    if (!text) text = "";
+    const char *p = strstr(text, "API Error: ");
+    if (!p) {
+        copy_text(out, out_len, text, strlen(text));
+        return;
+    }
+    p += strlen("API Error: ");
+    /* "Request rejected (429) · message" (429) or "<status> message" */
+    if (!strncmp(p, "Request rejected (", 18)) {
+        const char *close = strstr(p, ") ");
+        if (close) p = close + 2;
+        if (!strncmp(p, "\xC2\xB7 ", 3)) p += 3; /* U+00B7 middle dot */
+    } else {
+        while (*p >= '0' && *p <= '9') p++;
+        if (*p == ' ') p++;
+    }
+    if (*p == '{') {
+        yyjson_doc *doc = yyjson_read(p, strlen(p), YYJSON_READ_STOP_WHEN_DONE);
+        yyjson_val *root = yyjson_doc_get_root(doc);
+        const char *msg = yyjson_get_str(yyjson_obj_get(yyjson_obj_get(root, "error"), "message"));
+        if (!msg) msg = yyjson_get_str(yyjson_obj_get(root, "message"));
+        if (msg) {
+            copy_text(out, out_len, msg, strlen(msg));
+            yyjson_doc_free(doc);
+            return;
+        }
+        yyjson_doc_free(doc);
+    }
+    /* The CLI appends its own advice to server errors; the upstream's words come before it. */
+    size_t n = strlen(p);
+    static const char *const suffixes[] = {". This is a server-side issue", " · Please run /login",
+                                           ". Please run /login", " · check your"};
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        const char *s = strstr(p, suffixes[i]);
+        if (s && (size_t)(s - p) < n) n = (size_t)(s - p);
+    }
+    copy_text(out, out_len, p, n);
+}
+
+void proto_map_error(int status, const char *kind, const char *message, engine_error_t *out) {
+    if (!kind) kind = "";
+    *out = (engine_error_t){.kind = ENGINE_ERR_UPSTREAM, .http_status = 500, .message = message};
+    if (status == 400 || status == 413 || status == 422 || !strcmp(kind, "invalid_request")) {
+        out->kind = ENGINE_ERR_INVALID_REQUEST;
+        out->http_status = status == 413 ? 413 : 400;
+    } else if (status == 401 || !strcmp(kind, "authentication_failed")) {
+        out->kind = ENGINE_ERR_AUTHENTICATION;
+        out->http_status = 401;
+    } else if (status == 403 || !strcmp(kind, "billing_error") || !strcmp(kind, "permission_denied")) {
+        out->kind = ENGINE_ERR_PERMISSION;
+        out->http_status = 403;
+    } else if (status == 404 || !strcmp(kind, "model_not_found")) {
+        out->kind = ENGINE_ERR_NOT_FOUND;
+        out->http_status = 404;
+    } else if (status == 429 || !strcmp(kind, "rate_limit")) {
+        out->kind = ENGINE_ERR_RATE_LIMIT;
+        out->http_status = 429;
+    } else if (status == 529 || !strcmp(kind, "overloaded")) {
+        out->kind = ENGINE_ERR_OVERLOADED;
+        out->http_status = 529;
+    }
+}

@@ -1,0 +1,40 @@
+/*
+ * One turn request as the engine keeps it: a private copy of the Anthropic request body, checked, with
+ * the parts the engine needs picked out, and its conversation fingerprints computed.
+ */
+#ifndef CWP_ENGINE_REQUEST_H
+#define CWP_ENGINE_REQUEST_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <yyjson.h>
+
+#include "engine/engine.h"
+#include "engine/fingerprint.h"
+#include "engine/turn.h"
+
+typedef struct {
+    yyjson_doc *doc;          /* owned copy of the body */
+    const char *model;
+    char *system;             /* the system prompt's text ("" when none) */
+    yyjson_val *messages;
+    size_t message_count;
+    yyjson_val *last_content; /* the final user message's content: what is sent to the CLI */
+    yyjson_val *tools;        /* NULL when none */
+    const char *stop_sequences[TURN_MAX_STOP_SEQUENCES];
+    size_t stop_count;
+    int64_t max_tokens;       /* 0 = not given */
+    yyjson_doc *json_schema;  /* parsed, or NULL */
+    char *json_schema_text;
+    char *effort;
+    char *request_id, *client, *endpoint;
+    fingerprint_t history;    /* header + messages[0, n-1): what a reusable session must hold */
+    fingerprint_ctx_t *conversation; /* header + all messages: extended with the reply when done */
+} engine_request_t;
+
+/* Returns 0, or -1 with a client-facing message in err (a 400). mode: "api" | "agent". */
+int engine_request_init(engine_request_t *r, const turn_request_t *req, const char *mode, char *err, size_t err_len);
+void engine_request_free(engine_request_t *r);
+static inline bool engine_request_has_history(const engine_request_t *r) { return r->message_count > 1; }
+
+#endif

@@ -1,0 +1,448 @@
+#include "engine/session.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "engine/ndjson.h"
+#include "engine/process.h"
+#include "engine/protocol.h"
+#include "engine/session_internal.h"
+#include "engine/tools.h"
+#include "engine/transcript.h"
+#include "engine/turn.h"
+#include "transport/stdio.h"
+#include "util/log.h"
+#include "web/metrics.h"
+
+/* ---- small helpers ---- */
+
+const char *session_state_name(session_state_t state) {
+    static const char *const names[] = {"starting", "ready", "busy", "waiting", "idle", "closing"};
+    return names[state];
+}
+
+static char *join_path(const char *a, const char *b) {
+    size_t n = strlen(a) + strlen(b) + 2;
+    char *p = malloc(n);
+    if (p) snprintf(p, n, "%s/%s", a, b);
+    return p;
+}
+
+static int make_dir(const char *path) { return mkdir(path, 0700) == 0 || errno == EEXIST ? 0 : -errno; }
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+/* Only ever called on <sessions_dir>/<id>, which this session created. */
+static void remove_tree(const char *path) { nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS); }
+
+/* ---- teardown ---- */
+
+static void session_on_timer_closed(uv_handle_t *h) {
+    session_t *s = h->data;
+    if (s->owner.on_gone) s->owner.on_gone(s->owner.owner, s);
+    tools_free(s->tools);
+    turn_stream_free(s->stream);
+    fingerprint_free(s->conversation);
+    free(s->model);
+    free(s->effort);
+    free(s->dir);
+    free(s->home);
+    free(s->cwd);
+    free(s->config_dir);
+    free(s->transcript_path);
+    free(s->client);
+    free(s->error_kind);
+    free(s->error_text);
+    free(s);
+}
+
+/* The process is gone and the transport closed: clean the disk, then free (after the timer closes). */
+void session_finish_after_exit(session_t *s) {
+    if (s->is_finished) return;
+    s->is_finished = true;
+    if (s->transcript_path) transcript_remove(s->transcript_path);
+    if (s->dir) remove_tree(s->dir);
+    if (s->process) process_release(s->process);
+    s->process = NULL;
+    uv_close((uv_handle_t *)&s->timer, session_on_timer_closed);
+}
+
+static void sink_error(session_t *s, const engine_error_t *err) {
+    if (!s->has_sink) return;
+    session_sink_t sink = s->sink;
+    void *arg = s->sink_arg;
+    s->has_sink = false;
+    sink.on_error(arg, err);
+}
+
+void session_close(session_t *s, const char *reason) {
+    if (s->state == SESSION_CLOSING) return;
+    log_info("session.close", "session=%s pid=%d reason=\"%s\" turns=%d", s->id,
+             s->process ? process_pid(s->process) : 0, reason, s->turns);
+    engine_error_t err = {.kind = ENGINE_ERR_UNAVAILABLE, .http_status = 503, .message = reason};
+    sink_error(s, &err);
+    s->state = SESSION_CLOSING;
+    uv_timer_stop(&s->timer);
+    if (s->transport) transport_close(s->transport);
+    s->transport = NULL;
+    if (s->owner.on_closing) s->owner.on_closing(s->owner.owner, s);
+    if (s->process && process_is_running(s->process)) process_end(s->process, SESSION_EXIT_DELAY_MS);
+    else session_finish_after_exit(s);
+}
+
+/* A fault: the turn (if any) gets err, the session ends. */
+void session_fail(session_t *s, engine_error_kind_t kind, int status, const char *message) {
+    if (s->state == SESSION_CLOSING) return;
+    if (kind == ENGINE_ERR_CLI_FAILED && s->metrics) metrics_count_crash(s->metrics);
+    log_warn("session.fail", "session=%s state=%s status=%d reason=\"%s\"", s->id, session_state_name(s->state),
+             status, message);
+    engine_error_t err = {.kind = kind, .http_status = status, .message = message};
+    sink_error(s, &err);
+    session_close(s, message);
+}
+
+/* ---- timers ---- */
+
+static void session_on_timer(uv_timer_t *t) {
+    session_t *s = t->data;
+    char msg[160];
+    switch (s->timer_kind) {
+    case TIMER_START:
+        snprintf(msg, sizeof msg, "the Claude Code CLI did not start within %ld ms", s->env.cfg->start_timeout_ms);
+        session_fail(s, ENGINE_ERR_TIMEOUT, 504, msg);
+        break;
+    case TIMER_STALL:
+        snprintf(msg, sizeof msg, "the Claude Code CLI was silent for %ld ms", s->env.cfg->stall_timeout_ms);
+        session_fail(s, ENGINE_ERR_TIMEOUT, 504, msg);
+        break;
+    case TIMER_TOOL:
+        snprintf(msg, sizeof msg, "no tool result within %ld ms", s->env.cfg->tool_result_timeout_ms);
+        session_fail(s, ENGINE_ERR_TIMEOUT, 504, msg);
+        break;
+    case TIMER_IDLE: session_close(s, "idle timeout"); break;
+    case TIMER_DRAIN: session_close(s, "interrupted turn did not end"); break;
+    case TIMER_EXIT_EOF: session_fail(s, ENGINE_ERR_CLI_FAILED, 502, "the Claude Code CLI exited"); break;
+    case TIMER_NONE: break;
+    }
+}
+
+void session_set_timer(session_t *s, session_timer_t kind, uint64_t ms) {
+    s->timer_kind = kind;
+    if (kind == TIMER_NONE || ms == 0) uv_timer_stop(&s->timer);
+    else uv_timer_start(&s->timer, session_on_timer, ms, 0);
+}
+
+/* ---- sending ---- */
+
+int session_send(session_t *s, char *line, size_t len) {
+    if (!line) return -ENOMEM;
+    int rc = s->transport ? transport_send_line(s->transport, line, len) : -EPIPE;
+    if (rc) log_warn("session.send", "session=%s rc=%d", s->id, rc);
+    free(line);
+    return rc;
+}
+
+static int send_interrupt(session_t *s) {
+    char id[32];
+    snprintf(id, sizeof id, "cwp-int-%u", ++s->control_seq);
+    size_t len = 0;
+    char *line = proto_build_interrupt(id, &len);
+    return session_send(s, line, len);
+}
+
+/* The client will not see the rest: stop the CLI's turn and recycle the process once it reports back. */
+void session_drain(session_t *s) {
+    s->has_sink = false;
+    if (s->state == SESSION_CLOSING || s->is_draining) return;
+    s->is_draining = true;
+    session_set_paused(s, false); /* the result line must be read */
+    if (s->metrics) metrics_count_interrupt(s->metrics);
+    if (!s->is_initialized || send_interrupt(s) != 0) {
+        session_close(s, "turn abandoned");
+        return;
+    }
+    session_set_timer(s, TIMER_DRAIN, SESSION_DRAIN_MS);
+}
+
+void session_detach_turn(session_t *s) {
+    if (!s->has_sink) return;
+    log_info("session.turn_cancel", "session=%s state=%s", s->id, session_state_name(s->state));
+    session_drain(s);
+}
+
+void session_mark_doomed(session_t *s) { s->is_doomed = true; }
+
+void session_set_paused(session_t *s, bool paused) {
+    if (s->is_paused == paused || !s->transport) return;
+    s->is_paused = paused;
+    transport_set_paused(s->transport, paused);
+    /* A slow client is not a silent CLI: the stall clock stops while we are the ones not reading. */
+    if (s->state != SESSION_BUSY || s->is_draining || !s->is_initialized) return;
+    if (paused) session_set_timer(s, TIMER_NONE, 0);
+    else session_set_timer(s, TIMER_STALL, (uint64_t)s->env.cfg->stall_timeout_ms);
+}
+
+/* ---- turn output ---- */
+
+static bool session_emit(void *arg, yyjson_val *event) {
+    session_t *s = arg;
+    if (!s->has_sink) return false;
+    if (s->sink.on_event(s->sink_arg, event)) return true;
+    s->has_sink = false; /* the turn is gone: never call it again */
+    return false;
+}
+
+int session_run_turn(session_t *s, const engine_request_t *req, const session_sink_t *sink, void *sink_arg) {
+    if (s->state != SESSION_READY && s->state != SESSION_STARTING && s->state != SESSION_IDLE) return -EBUSY;
+    turn_stream_free(s->stream);
+    fingerprint_free(s->conversation);
+    turn_stream_options_t o = {.stop_sequences = req->stop_sequences, .stop_count = req->stop_count,
+                               .max_tokens = req->max_tokens, .model = req->model, .emit = session_emit, .arg = s};
+    s->stream = turn_stream_new(&o);
+    s->conversation = fingerprint_dup(req->conversation);
+    if (!s->stream || !s->conversation) goto fail;
+    free(s->error_kind);
+    free(s->error_text);
+    s->error_kind = s->error_text = NULL;
+    size_t len = 0;
+    if (!s->is_init_sent) {
+        snprintf(s->init_id, sizeof s->init_id, "cwp-init-%u", ++s->control_seq);
+        bool is_agent = s->env.cfg->mode == MODE_AGENT;
+        proto_initialize_t init = {
+            .request_id = s->init_id,
+            /* api: the caller's prompt replaces Claude Code's ("" = none at all); agent: Claude Code's prompt
+             * stays (it explains the tools) and the caller's is appended. */
+            .system_prompt = is_agent ? NULL : req->system,
+            .append_system_prompt = is_agent && *req->system ? req->system : NULL,
+            .json_schema = req->json_schema ? yyjson_doc_get_root(req->json_schema) : NULL,
+            .has_client_mcp = true,
+        };
+        char *line = proto_build_initialize(&init, &len);
+        if (session_send(s, line, len) != 0) goto fail;
+        s->is_init_sent = true;
+        s->is_warm = false;
+        session_set_timer(s, TIMER_START, (uint64_t)s->env.cfg->start_timeout_ms);
+    } else {
+        session_set_timer(s, TIMER_STALL, (uint64_t)s->env.cfg->stall_timeout_ms);
+    }
+    char *user = proto_build_user(req->last_content, &len);
+    if (session_send(s, user, len) != 0) goto fail;
+    s->sink = *sink;
+    s->sink_arg = sink_arg;
+    s->has_sink = true;
+    session_set_paused(s, false);
+    s->state = SESSION_BUSY;
+    s->turns++;
+    s->last_used_ms = uv_now(s->env.loop);
+    free(s->client);
+    s->client = strdup(req->client);
+    log_info("session.turn", "session=%s request_id=%s model=%s messages=%zu reused=%d", s->id, req->request_id,
+             s->model, req->message_count, s->turns > 1);
+    return 0;
+fail:
+    log_warn("session.send_failed", "session=%s", s->id);
+    session_close(s, "cannot send to the CLI");
+    return -EPIPE;
+}
+
+/* The CLI's result line: the turn is over. */
+void session_on_result(session_t *s, yyjson_val *root) {
+    yyjson_val *usage = yyjson_obj_get(root, "usage");
+    int64_t in = yyjson_get_sint(yyjson_obj_get(usage, "input_tokens"));
+    int64_t out = yyjson_get_sint(yyjson_obj_get(usage, "output_tokens"));
+    double cost = yyjson_get_num(yyjson_obj_get(root, "total_cost_usd"));
+    s->input_tokens += in;
+    s->output_tokens += out;
+    s->cost_usd += cost;
+    if (s->metrics) metrics_count_tokens(s->metrics, in, out, cost);
+    if (s->is_draining) {
+        session_close(s, "turn interrupted");
+        return;
+    }
+    if (!s->has_sink || !s->stream) return;
+    if (yyjson_get_bool(yyjson_obj_get(root, "is_error"))) {
+        yyjson_val *st = yyjson_obj_get(root, "api_error_status");
+        int status = yyjson_is_int(st) ? (int)yyjson_get_sint(st) : 0;
+        const char *text = s->error_text ? s->error_text : yyjson_get_str(yyjson_obj_get(root, "result"));
+        const char *subtype = yyjson_get_str(yyjson_obj_get(root, "subtype"));
+        char msg[1024];
+        if (text) proto_extract_upstream_message(text, msg, sizeof msg);
+        else snprintf(msg, sizeof msg, "the Claude Code CLI reported %s", subtype ? subtype : "an error");
+        engine_error_t err;
+        proto_map_error(status, s->error_kind, msg, &err);
+        log_info("session.upstream_error", "session=%s status=%d kind=%s", s->id, status,
+                 s->error_kind ? s->error_kind : "-");
+        sink_error(s, &err);
+        /* The CLI now holds a failed exchange the client will not send back: recycle. */
+        session_close(s, "turn failed");
+        return;
+    }
+    turn_stream_status_t ts;
+    yyjson_doc *msg = turn_stream_finish(s->stream, usage, &ts);
+    if (!msg) {
+        session_fail(s, ENGINE_ERR_CLI_FAILED, 502, ts == TURN_STREAM_GONE ? "client gone" : "cannot assemble the answer");
+        return;
+    }
+    yyjson_val *m = yyjson_doc_get_root(msg);
+    fingerprint_add_message(s->conversation, "assistant", yyjson_obj_get(m, "content"));
+    s->has_held = fingerprint_peek(s->conversation, &s->held) == 0;
+    session_sink_t sink = s->sink;
+    void *arg = s->sink_arg;
+    bool was_attached = s->has_sink && ts != TURN_STREAM_GONE;
+    s->has_sink = false;
+    s->state = SESSION_IDLE;
+    s->last_used_ms = uv_now(s->env.loop);
+    session_set_timer(s, TIMER_IDLE, (uint64_t)s->env.cfg->session_timeout_ms);
+    if (was_attached) sink.on_done(arg, m);
+    yyjson_doc_free(msg);
+    if (s->state != SESSION_IDLE) return; /* closed from inside on_done */
+    if (s->is_doomed) session_close(s, "recycled");
+    else if (s->owner.on_available) s->owner.on_available(s->owner.owner, s);
+}
+
+/* A stop sequence or max_tokens ended the client's message early. */
+void session_on_cut(session_t *s) {
+    turn_stream_status_t ts;
+    yyjson_doc *msg = turn_stream_finish(s->stream, NULL, &ts);
+    session_sink_t sink = s->sink;
+    void *arg = s->sink_arg;
+    bool is_attached = s->has_sink && ts != TURN_STREAM_GONE;
+    s->has_sink = false;
+    if (is_attached && msg) {
+        sink.on_done(arg, yyjson_doc_get_root(msg));
+    } else if (is_attached) {
+        engine_error_t err = {.kind = ENGINE_ERR_CLI_FAILED, .http_status = 502, .message = "cannot assemble the answer"};
+        sink.on_error(arg, &err);
+    }
+    yyjson_doc_free(msg);
+    session_drain(s);
+}
+
+/* ---- spawning ---- */
+
+static int session_make_dirs(session_t *s, const session_env_t *env) {
+    s->dir = join_path(env->sessions_dir, s->id);
+    s->home = s->dir ? join_path(s->dir, "home") : NULL;
+    bool is_agent = env->cfg->mode == MODE_AGENT && env->cfg->work_dir && *env->cfg->work_dir;
+    s->cwd = is_agent ? strdup(env->cfg->work_dir) : s->dir ? join_path(s->dir, "cwd") : NULL;
+    /* Without an operator config dir, each child keeps its own (and finds no credentials but the env's). */
+    s->config_dir = env->config_dir ? strdup(env->config_dir) : s->home ? join_path(s->home, ".claude") : NULL;
+    if (!s->dir || !s->home || !s->cwd || !s->config_dir) return -ENOMEM;
+    int rc = make_dir(env->sessions_dir);
+    if (!rc) rc = make_dir(s->dir);
+    if (!rc) rc = make_dir(s->home);
+    if (!rc && !is_agent) rc = make_dir(s->cwd);
+    if (!rc && !env->config_dir) rc = make_dir(s->config_dir);
+    return rc;
+}
+
+static int session_seed(session_t *s, const session_spawn_t *sp, char uuid[TRANSCRIPT_UUID_LEN + 1]) {
+    char dir[4096];
+    if (transcript_uuid(uuid) != 0) return -EIO;
+    int rc = transcript_project_dir(s->config_dir, s->cwd, dir, sizeof dir);
+    if (rc) return rc;
+    char file[TRANSCRIPT_UUID_LEN + 8];
+    snprintf(file, sizeof file, "%s.jsonl", uuid);
+    s->transcript_path = join_path(dir, file);
+    if (!s->transcript_path) return -ENOMEM;
+    transcript_info_t info = {.session_uuid = uuid, .cwd = s->cwd, .version = s->env.cli->version, .model = sp->model};
+    rc = transcript_write(s->transcript_path, &info, sp->seed_messages, sp->seed_count);
+    if (rc) {
+        free(s->transcript_path);
+        s->transcript_path = NULL;
+    }
+    return rc;
+}
+
+session_t *session_spawn(const session_env_t *env, const session_spawn_t *sp, const session_owner_t *owner,
+                         engine_error_t *err) {
+    static char msg[256]; /* err->message must outlive the call; spawn errors are rare and alike */
+    session_t *s = calloc(1, sizeof *s);
+    if (!s) goto oom;
+    s->env = *env;
+    s->metrics = env->metrics;
+    s->owner = *owner;
+    s->state = SESSION_STARTING;
+    s->is_warm = sp->is_warm;
+    s->created_ms = s->last_used_ms = s->spawn_ms = uv_now(env->loop);
+    unsigned char rnd[8];
+    if (RAND_bytes(rnd, sizeof rnd) != 1) goto oom_free;
+    for (size_t i = 0; i < sizeof rnd; i++) snprintf(s->id + 2 * i, 3, "%02x", rnd[i]);
+    s->model = strdup(sp->model);
+    s->effort = sp->effort ? strdup(sp->effort) : NULL;
+    s->client = strdup(sp->client ? sp->client : "");
+    s->tools = tools_new();
+    uv_timer_init(env->loop, &s->timer);
+    s->timer.data = s;
+    if (!s->model || !s->client || !s->tools || (sp->effort && !s->effort)) goto fail_setup;
+    if (sp->tools && tools_set(s->tools, sp->tools) != 0) goto fail_setup;
+    int rc = session_make_dirs(s, env);
+    char uuid[TRANSCRIPT_UUID_LEN + 1];
+    if (!rc && sp->seed_messages && sp->seed_count) rc = session_seed(s, sp, uuid);
+    if (rc) {
+        snprintf(msg, sizeof msg, "cannot prepare the session's files under %s: %s", env->sessions_dir, strerror(-rc));
+        goto fail_msg;
+    }
+    rc = session_start_process(s, sp->seed_count ? uuid : NULL);
+    if (rc) {
+        snprintf(msg, sizeof msg, "cannot start the Claude Code CLI (%s): %s", env->cfg->claude_path, uv_strerror(rc));
+        goto fail_msg;
+    }
+    log_info("session.spawn", "session=%s pid=%d model=%s warm=%d seeded=%zu transport=%s", s->id,
+             process_pid(s->process), s->model, sp->is_warm, sp->seed_count, env->ws ? "websocket" : "stdio");
+    return s;
+oom_free:
+    free(s);
+oom:
+    *err = (engine_error_t){.kind = ENGINE_ERR_UNAVAILABLE, .http_status = 503, .message = "out of memory"};
+    return NULL;
+fail_setup:
+    snprintf(msg, sizeof msg, "out of memory");
+fail_msg:
+    log_error("session.spawn_failed", "session=%s error=\"%s\"", s->id, msg);
+    *err = (engine_error_t){.kind = ENGINE_ERR_UNAVAILABLE, .http_status = 503, .message = msg};
+    s->owner = (session_owner_t){0}; /* never announced: the owner hears nothing */
+    s->state = SESSION_CLOSING;
+    if (s->transport) transport_close(s->transport);
+    s->transport = NULL;
+    session_finish_after_exit(s);
+    return NULL;
+}
+
+/* ---- accessors ---- */
+
+session_state_t session_state(const session_t *s) { return s->state; }
+const char *session_id(const session_t *s) { return s->id; }
+const char *session_model(const session_t *s) { return s->model; }
+bool session_is_warm(const session_t *s) { return s->is_warm && !s->is_init_sent && s->state != SESSION_CLOSING; }
+bool session_has_tools(const session_t *s) { return tools_count(s->tools) > 0; }
+uint64_t session_last_used(const session_t *s) { return s->last_used_ms; }
+
+bool session_holds(const session_t *s, const fingerprint_t *fp) {
+    return s->state == SESSION_IDLE && s->has_held && !s->is_doomed && fingerprint_equal(&s->held, fp);
+}
+
+void session_info(const session_t *s, engine_session_info_t *out) {
+    *out = (engine_session_info_t){
+        .id = s->id,
+        .model = s->model,
+        .state = session_state_name(s->state),
+        .age_ms = (double)(uv_now(s->env.loop) - s->created_ms),
+        .turns = s->turns,
+        .input_tokens = s->input_tokens,
+        .output_tokens = s->output_tokens,
+        .cost_usd = s->cost_usd,
+        .client = s->client,
+    };
+}

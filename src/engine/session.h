@@ -1,0 +1,118 @@
+/*
+ * A session: one CLI process and the conversation it holds. The state machine:
+ *
+ *   STARTING ──open──▶ READY (warm: spawned, not yet initialized; the CLI waits for its first line)
+ *      │                 │ run_turn (initialize with the request's system prompt, then the user line)
+ *      └──run_turn──────▶ BUSY ◀──run_turn── IDLE (holds a conversation, fingerprinted)
+ *                          │  ▲                 ▲
+ *            tools/call    ▼  │ tool result     │ result (success)
+ *                        WAITING                │
+ *                          BUSY ────────────────┘
+ *   any ──fault / timeout / recycle / shutdown──▶ CLOSING ──reaped──▶ gone (owner's on_gone, then freed)
+ *
+ * A turn's output goes to a sink (the engine's turn). The sink returns false when its consumer went
+ * away; the session then interrupts the CLI, waits (bounded) for the result, and recycles itself: a
+ * conversation the client never saw whole cannot be continued.
+ */
+#ifndef CWP_ENGINE_SESSION_H
+#define CWP_ENGINE_SESSION_H
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+#include <yyjson.h>
+
+#include "config.h"
+#include "engine/cli.h"
+#include "engine/engine.h"
+#include "engine/fingerprint.h"
+#include "engine/request.h"
+#include "transport/websocket.h"
+
+/* How long an interrupted turn may take to report its result before the process is ended anyway. */
+#define SESSION_DRAIN_MS 5000
+/* After the CLI exits, how long to wait for the rest of its output (EOF) before giving up on it. */
+#define SESSION_EXIT_EOF_MS 2000
+/* Between closing stdin and SIGTERM; the CLI exits on EOF within milliseconds. */
+#define SESSION_EXIT_DELAY_MS 1000
+#define SESSION_KILL_GRACE_MS 3000
+/* Garbage lines logged per session (the rest are counted). */
+#define SESSION_MAX_GARBAGE_LOGS 20
+
+typedef enum {
+    SESSION_STARTING,
+    SESSION_READY,
+    SESSION_BUSY,
+    SESSION_WAITING,
+    SESSION_IDLE,
+    SESSION_CLOSING,
+} session_state_t;
+
+typedef struct session_s session_t;
+
+typedef struct {
+    bool (*on_event)(void *arg, yyjson_val *event);     /* false: the consumer went away */
+    bool (*on_rate_limit)(void *arg, yyjson_val *info); /* false: the consumer went away */
+    void (*on_done)(void *arg, yyjson_val *message);    /* ends the turn */
+    void (*on_error)(void *arg, const engine_error_t *err); /* ends the turn */
+} session_sink_t;
+
+/* What every session shares (owned by the engine, outlives the sessions). */
+typedef struct {
+    uv_loop_t *loop;
+    const config_t *cfg;
+    const cli_info_t *cli;
+    char *const *base_env;
+    ws_server_t *ws;          /* the WebSocket transport's server; NULL = stdio */
+    metrics_t *metrics;       /* may be NULL */
+    const char *config_dir;   /* the children's CLAUDE_CONFIG_DIR */
+    const char *sessions_dir; /* <stateDir>/sessions: private homes and working directories */
+    void (*on_reaped)(void *arg); /* a child is gone (the engine counts them for shutdown) */
+    void *reaped_arg;
+} session_env_t;
+
+typedef struct {
+    void (*on_available)(void *owner, session_t *s); /* READY (warm) or IDLE after a turn */
+    void (*on_closing)(void *owner, session_t *s);   /* out of service; the process is being ended */
+    void (*on_gone)(void *owner, session_t *s);      /* reaped: s is freed when this returns */
+    void *owner;
+} session_owner_t;
+
+typedef struct {
+    const char *model;
+    const char *effort;        /* or NULL */
+    yyjson_val *tools;         /* the request's tools, offered through MCP; NULL = none */
+    yyjson_val *seed_messages; /* history to load as a transcript, or NULL */
+    size_t seed_count;         /* messages[0, seed_count) */
+    const char *client;
+    bool is_warm;
+} session_spawn_t;
+
+/* Spawn a process. NULL with *err filled when it cannot be started. */
+session_t *session_spawn(const session_env_t *env, const session_spawn_t *sp, const session_owner_t *owner,
+                         engine_error_t *err);
+/*
+ * Run a turn: READY or STARTING (initialize + user line) or IDLE (user line). req is borrowed for this
+ * call. Returns 0, or negative when nothing could be sent (the session is then closing).
+ */
+int session_run_turn(session_t *s, const engine_request_t *req, const session_sink_t *sink, void *sink_arg);
+/* The turn's consumer left (outside a sink callback): no more sink calls; interrupt and recycle. */
+void session_detach_turn(session_t *s);
+/* End the session; a turn still attached gets on_error (503, reason). */
+void session_close(session_t *s, const char *reason);
+/* Back-pressure: stop (and resume) reading the CLI while the client is slow. */
+void session_set_paused(session_t *s, bool paused);
+/* Recycle after the current turn instead of keeping the conversation (credentials changed). */
+void session_mark_doomed(session_t *s);
+
+session_state_t session_state(const session_t *s);
+const char *session_state_name(session_state_t state);
+const char *session_id(const session_t *s);
+const char *session_model(const session_t *s);
+bool session_is_warm(const session_t *s);
+bool session_has_tools(const session_t *s);
+/* IDLE and holding exactly this conversation. */
+bool session_holds(const session_t *s, const fingerprint_t *fp);
+uint64_t session_last_used(const session_t *s);
+void session_info(const session_t *s, engine_session_info_t *out);
+
+#endif

@@ -1,0 +1,69 @@
+/* Private to session.c and session_io.c: the session struct and the helpers they share. */
+#ifndef CWP_ENGINE_SESSION_INTERNAL_H
+#define CWP_ENGINE_SESSION_INTERNAL_H
+#include "engine/fingerprint.h"
+#include "engine/process.h"
+#include "engine/session.h"
+#include "engine/tools.h"
+#include "engine/turn.h"
+#include "transport/transport.h"
+
+typedef enum {
+    TIMER_NONE,
+    TIMER_START,    /* initialize not answered (or the WebSocket not connected) in time */
+    TIMER_STALL,    /* silence during a turn */
+    TIMER_TOOL,     /* a client tool result awaited */
+    TIMER_IDLE,     /* an idle session's lifetime */
+    TIMER_DRAIN,    /* an interrupted turn's result awaited */
+    TIMER_EXIT_EOF, /* the CLI exited; the rest of its output awaited */
+} session_timer_t;
+
+struct session_s {
+    session_env_t env;
+    session_owner_t owner;
+    metrics_t *metrics;
+    session_state_t state;
+    char id[17];
+    char *model, *effort, *client;
+    char *dir, *home, *cwd; /* dir = <sessions_dir>/<id>; cwd is the work dir in agent mode */
+    char *config_dir;       /* the child's CLAUDE_CONFIG_DIR */
+    char *transcript_path;  /* the seeded history, removed at the end */
+    transport_t *transport;
+    process_t *process;
+    tools_t *tools;
+    uv_timer_t timer;
+    session_timer_t timer_kind;
+    char init_id[32];
+    unsigned control_seq;
+    bool is_init_sent, is_initialized, is_warm, is_draining, is_doomed, is_finished, saw_first_line, is_paused;
+    /* the turn */
+    session_sink_t sink;
+    void *sink_arg;
+    bool has_sink;
+    turn_stream_t *stream;
+    fingerprint_ctx_t *conversation; /* request + (when done) the reply */
+    fingerprint_t held;              /* the conversation an IDLE session holds */
+    bool has_held;
+    char *error_kind, *error_text;   /* from the CLI's synthetic error message */
+    /* for the dashboard and logs */
+    uint64_t created_ms, last_used_ms, spawn_ms;
+    int turns;
+    int64_t input_tokens, output_tokens;
+    double cost_usd;
+    unsigned garbage_lines;
+    int exit_status, term_signal;
+};
+
+void session_set_timer(session_t *s, session_timer_t kind, uint64_t ms);
+/* Send a line we built (takes it, even on failure). */
+int session_send(session_t *s, char *line, size_t len);
+void session_fail(session_t *s, engine_error_kind_t kind, int status, const char *message);
+void session_drain(session_t *s);
+void session_on_result(session_t *s, yyjson_val *root);
+void session_on_cut(session_t *s);
+/* The process is gone (or never started): clean up the disk, then free the session. */
+void session_finish_after_exit(session_t *s);
+/* session_io.c: spawn the process with its transport. Returns 0 or a negative uv error. */
+int session_start_process(session_t *s, const char *resume_id);
+
+#endif

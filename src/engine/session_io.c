@@ -1,0 +1,245 @@
+/* A session's traffic: starting the process with its transport, and every line the CLI writes. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/ndjson.h"
+#include "engine/protocol.h"
+#include "engine/session_internal.h"
+#include "transport/stdio.h"
+#include "util/log.h"
+#include "web/metrics.h"
+
+#define CLIENT_TOOL_PREFIX "mcp__client__"
+
+static bool is_in_turn(const session_t *s) { return s->state == SESSION_BUSY || s->state == SESSION_WAITING; }
+
+/* ---- requests the CLI makes of us ---- */
+
+static void answer_permission(session_t *s, const proto_line_t *l) {
+    yyjson_val *req = yyjson_obj_get(l->root, "request");
+    const char *tool = yyjson_get_str(yyjson_obj_get(req, "tool_name"));
+    yyjson_val *input = yyjson_obj_get(req, "input");
+    bool is_client_tool = tool && !strncmp(tool, CLIENT_TOOL_PREFIX, strlen(CLIENT_TOOL_PREFIX));
+    bool is_agent = s->env.cfg->mode == MODE_AGENT;
+    bool allow = is_client_tool || (is_agent && s->env.cfg->auto_approve_tool);
+    char why[256];
+    if (is_agent) snprintf(why, sizeof why, "The proxy does not allow %s (autoApproveTool is off).", tool ? tool : "this tool");
+    else snprintf(why, sizeof why, "%s is not available.", tool ? tool : "This tool");
+    log_info("session.permission", "session=%s tool=%s allow=%d", s->id, tool ? tool : "-", allow);
+    size_t len = 0;
+    char *line = proto_build_permission(l->request_id, allow, input, why, &len);
+    session_send(s, line, len);
+}
+
+static void answer_mcp(session_t *s, const proto_line_t *l) {
+    char *reply = NULL;
+    size_t len = 0;
+    tools_outcome_t out = tools_handle(s->tools, l->root, &reply, &len);
+    if (reply) session_send(s, reply, len);
+    if (out == TOOLS_PENDING && s->state == SESSION_BUSY) {
+        /* The model called a client tool: the CLI now waits for its result (next issue: end the HTTP
+         * response here and resume on the client's tool_result). */
+        s->state = SESSION_WAITING;
+        session_set_timer(s, TIMER_TOOL, (uint64_t)s->env.cfg->tool_result_timeout_ms);
+    }
+}
+
+static void on_control_request(session_t *s, const proto_line_t *l) {
+    size_t len = 0;
+    if (!strcmp(l->subtype, "can_use_tool")) {
+        answer_permission(s, l);
+    } else if (!strcmp(l->subtype, "mcp_message")) {
+        answer_mcp(s, l);
+    } else {
+        char msg[128];
+        snprintf(msg, sizeof msg, "Unsupported control request subtype: %.64s", l->subtype);
+        char *line = proto_build_control_error(l->request_id, msg, &len);
+        session_send(s, line, len);
+    }
+}
+
+static void on_control_response(session_t *s, const proto_line_t *l) {
+    if (!l->request_id || strcmp(l->request_id, s->init_id) != 0 || s->is_initialized) return;
+    const char *error = NULL;
+    if (!proto_control_response_ok(l->root, &error)) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "the Claude Code CLI refused initialize: %.200s", error);
+        session_fail(s, ENGINE_ERR_CLI_FAILED, 502, msg);
+        return;
+    }
+    s->is_initialized = true;
+    log_debug("session.initialized", "session=%s ms=%llu", s->id,
+              (unsigned long long)(uv_now(s->env.loop) - s->spawn_ms));
+    if (is_in_turn(s) && !s->is_draining) session_set_timer(s, TIMER_STALL, (uint64_t)s->env.cfg->stall_timeout_ms);
+}
+
+/* ---- what the CLI says about the turn ---- */
+
+static void on_stream_event(session_t *s, yyjson_val *root) {
+    if (!s->has_sink || !s->stream || s->is_draining) return;
+    switch (turn_stream_feed(s->stream, yyjson_obj_get(root, "event"))) {
+    case TURN_STREAM_OK: break;
+    case TURN_STREAM_CUT: session_on_cut(s); break;
+    case TURN_STREAM_GONE: session_drain(s); break;
+    case TURN_STREAM_FAILED:
+        session_fail(s, ENGINE_ERR_CLI_FAILED, 502, "the answer is larger than the proxy keeps");
+        break;
+    }
+}
+
+/* A synthetic assistant message carries an upstream error; the result line that follows ends the turn. */
+static void on_assistant(session_t *s, yyjson_val *root) {
+    yyjson_val *msg = yyjson_obj_get(root, "message");
+    const char *error = yyjson_get_str(yyjson_obj_get(root, "error"));
+    const char *model = yyjson_get_str(yyjson_obj_get(msg, "model"));
+    if (!error && !(model && !strcmp(model, "<synthetic>"))) return;
+    yyjson_val *first = yyjson_arr_get_first(yyjson_obj_get(msg, "content"));
+    const char *text = yyjson_get_str(yyjson_obj_get(first, "text"));
+    free(s->error_kind);
+    free(s->error_text);
+    s->error_kind = error ? strdup(error) : NULL;
+    s->error_text = text ? strdup(text) : NULL;
+}
+
+static void on_system(session_t *s, const proto_line_t *l) {
+    if (l->subtype && !strcmp(l->subtype, "api_retry")) {
+        yyjson_val *r = l->root;
+        log_warn("session.api_retry", "session=%s attempt=%lld status=%lld delay_ms=%lld", s->id,
+                 (long long)yyjson_get_sint(yyjson_obj_get(r, "attempt")),
+                 (long long)yyjson_get_sint(yyjson_obj_get(r, "error_status")),
+                 (long long)yyjson_get_sint(yyjson_obj_get(r, "retry_delay_ms")));
+    }
+}
+
+static void on_rate_limit(session_t *s, yyjson_val *root) {
+    if (!s->has_sink || !s->stream || s->is_draining || turn_stream_has_started(s->stream)) return;
+    if (!s->sink.on_rate_limit) return;
+    yyjson_val *info = yyjson_obj_get(root, "rate_limit_info");
+    if (!s->sink.on_rate_limit(s->sink_arg, info ? info : root)) session_drain(s);
+}
+
+static void log_garbage(session_t *s, const char *line, size_t len) {
+    if (s->garbage_lines++ >= SESSION_MAX_GARBAGE_LOGS) return;
+    char sample[81];
+    size_t n = len < 80 ? len : 80;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)line[i];
+        sample[i] = (c < 0x20 || c >= 0x7f || c == '"') ? '?' : (char)c;
+    }
+    sample[n] = '\0';
+    log_warn("session.garbage_line", "session=%s bytes=%zu utf8=%d sample=\"%s\"", s->id, len,
+             ndjson_is_valid_utf8(line, len), sample);
+}
+
+/* ---- transport events ---- */
+
+static void session_on_line(void *arg, const char *line, size_t len) {
+    session_t *s = arg;
+    if (s->state == SESSION_CLOSING) return;
+    if (!s->saw_first_line) {
+        s->saw_first_line = true;
+        if (s->metrics) metrics_count_spawn(s->metrics, (double)(uv_now(s->env.loop) - s->spawn_ms));
+    }
+    proto_line_t l;
+    proto_parse_line(line, len, &l);
+    if (l.kind == PROTO_GARBAGE) {
+        log_garbage(s, line, len);
+        return;
+    }
+    /* Silence is what times out, not length: every line during a turn restarts the clock. */
+    if (s->state == SESSION_BUSY && s->is_initialized && !s->is_draining && !s->is_paused)
+        session_set_timer(s, TIMER_STALL, (uint64_t)s->env.cfg->stall_timeout_ms);
+    switch (l.kind) {
+    case PROTO_STREAM_EVENT: on_stream_event(s, l.root); break;
+    case PROTO_ASSISTANT: on_assistant(s, l.root); break;
+    case PROTO_RESULT: session_on_result(s, l.root); break;
+    case PROTO_CONTROL_REQUEST: on_control_request(s, &l); break;
+    case PROTO_CONTROL_RESPONSE: on_control_response(s, &l); break;
+    case PROTO_CONTROL_CANCEL:
+        if (l.request_id) tools_cancel(s->tools, l.request_id);
+        break;
+    case PROTO_SYSTEM: on_system(s, &l); break;
+    case PROTO_RATE_LIMIT: on_rate_limit(s, l.root); break;
+    default: break; /* user echoes, keep_alive, types we don't know */
+    }
+    proto_line_free(&l);
+}
+
+static void session_on_open(void *arg) {
+    session_t *s = arg;
+    if (s->state != SESSION_STARTING) return;
+    if (s->timer_kind == TIMER_START && !s->is_init_sent) session_set_timer(s, TIMER_NONE, 0);
+    s->state = SESSION_READY;
+    if (s->owner.on_available) s->owner.on_available(s->owner.owner, s);
+}
+
+static void session_on_closed(void *arg, int reason) {
+    session_t *s = arg;
+    if (s->state == SESSION_CLOSING) return;
+    const char *why = reason == -EMSGSIZE ? "the Claude Code CLI wrote a line over the size limit"
+                    : process_is_running(s->process) ? "the Claude Code CLI closed its output"
+                                                     : "the Claude Code CLI exited";
+    session_fail(s, ENGINE_ERR_CLI_FAILED, 502, why);
+}
+
+static void session_on_exit(void *arg, int64_t status, int signal);
+
+int session_start_process(session_t *s, const char *resume_id) {
+    transport_events_t ev = {.on_line = session_on_line, .on_open = session_on_open, .on_closed = session_on_closed};
+    char url[WS_URL_MAX], token[WS_TOKEN_MAX];
+    uv_stdio_container_t in = {.flags = UV_IGNORE}, out = {.flags = UV_IGNORE};
+    if (s->env.ws) {
+        s->transport = ws_server_expect(s->env.ws, &ev, s, url, sizeof url, token, sizeof token);
+    } else {
+        s->transport = stdio_transport_new(s->env.loop, NDJSON_MAX_LINE_DEFAULT, &ev, s);
+        if (s->transport) stdio_transport_containers(s->transport, &in, &out);
+    }
+    if (!s->transport) return UV_ENOMEM;
+    cli_launch_t launch = {.mode = s->env.cfg->mode, .model = s->model, .effort = s->effort,
+                           .resume_id = resume_id, .sdk_url = s->env.ws ? url : NULL};
+    char **argv = cli_build_argv(s->env.cfg->claude_path, &launch);
+    char **envv = cli_build_env(s->env.base_env, s->home, s->config_dir, s->env.ws ? token : NULL);
+    int rc = UV_ENOMEM;
+    if (argv && envv) {
+        process_options_t po = {
+            .file = s->env.cfg->claude_path,
+            .argv = argv,
+            .env = envv,
+            .cwd = s->cwd,
+            .stdio_in = in,
+            .stdio_out = out,
+            .log_id = s->id,
+            .term_grace_ms = SESSION_KILL_GRACE_MS,
+            .on_exit = session_on_exit,
+            .arg = s,
+            .on_reaped = s->env.on_reaped,
+            .group_arg = s->env.reaped_arg,
+        };
+        rc = process_spawn(s->env.loop, &po, &s->process);
+    }
+    cli_strv_free(argv);
+    cli_strv_free(envv);
+    if (rc) return rc;
+    if (!s->env.ws) stdio_transport_start(s->transport);
+    else session_set_timer(s, TIMER_START, (uint64_t)s->env.cfg->start_timeout_ms); /* until it connects */
+    return 0;
+}
+
+static void session_on_exit(void *arg, int64_t status, int signal) {
+    session_t *s = arg;
+    s->exit_status = (int)status;
+    s->term_signal = signal;
+    if (s->state == SESSION_CLOSING) {
+        session_finish_after_exit(s);
+        return;
+    }
+    /* Output may still be in the pipe: let EOF end the session, unless EOF never comes (a grandchild
+     * holding the pipe). */
+    if (s->transport && !s->env.ws) {
+        session_set_timer(s, TIMER_EXIT_EOF, SESSION_EXIT_EOF_MS);
+        return;
+    }
+    session_fail(s, ENGINE_ERR_CLI_FAILED, 502, "the Claude Code CLI exited");
+}

@@ -1,0 +1,69 @@
+/*
+ * turn_stream: turns the CLI's stream events for one turn into the client's stream events.
+ *
+ * - exactly one message_start (the first upstream message's, usage included); later upstream messages
+ *   of the same CLI turn (one per model call) continue the same client message;
+ * - content block indexes renumbered from 0 across upstream messages; the CLI's own tools' blocks
+ *   (built-in tool_use, server tools) are dropped: the client did not define them and cannot act on
+ *   them; "mcp__client__<name>" tool_use blocks become "<name>";
+ * - every delta kind passed through (text, thinking, signature, input_json);
+ * - stop_sequences: text is held back by (longest sequence - 1) bytes so a sequence split across deltas
+ *   is caught before any of it is sent; the text is cut at the first match;
+ * - max_tokens: output is estimated at 4 characters (code points) per token, counting text and tool
+ *   input JSON (thinking is the CLI's own choice, so it does not use the client's budget); the text is
+ *   cut where the estimate reaches max_tokens;
+ * - message_delta / message_stop are ours, sent by turn_stream_finish with the final stop_reason and
+ *   output_tokens (the CLI's result usage, or the estimate when we cut).
+ *
+ * Pure (no loop, no I/O): events go to emit(), synchronously. emit() returns false when the consumer
+ * went away; the stream then stops emitting (TURN_STREAM_GONE).
+ */
+#ifndef CWP_ENGINE_TURN_H
+#define CWP_ENGINE_TURN_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <yyjson.h>
+
+#define TURN_MAX_STOP_SEQUENCES 16
+#define TURN_MAX_STOP_SEQUENCE_LEN 1024
+#define TURN_MAX_CONTENT_BYTES ((size_t)64 << 20) /* text + tool input kept for the final message */
+#define TURN_CHARS_PER_TOKEN 4
+
+typedef struct turn_stream_s turn_stream_t;
+
+typedef enum {
+    TURN_STREAM_OK,
+    TURN_STREAM_CUT,    /* stop sequence or max_tokens reached: interrupt the CLI, then turn_stream_finish */
+    TURN_STREAM_GONE,   /* emit() said the consumer went away */
+    TURN_STREAM_FAILED, /* more content than TURN_MAX_CONTENT_BYTES, or out of memory */
+} turn_stream_status_t;
+
+typedef struct {
+    const char *const *stop_sequences; /* copied */
+    size_t stop_count;
+    int64_t max_tokens;                /* <= 0: no limit */
+    const char *model;                 /* for a message_start we have to make up; copied */
+    bool (*emit)(void *arg, yyjson_val *event);
+    void *arg;
+} turn_stream_options_t;
+
+turn_stream_t *turn_stream_new(const turn_stream_options_t *opts);
+void turn_stream_free(turn_stream_t *ts);
+
+/* One CLI stream event (the "event" of a stream_event line). It may be modified in place. */
+turn_stream_status_t turn_stream_feed(turn_stream_t *ts, yyjson_val *event);
+
+/*
+ * End the client's message: close open blocks, message_delta, message_stop. result_usage is the CLI's
+ * result line "usage" (NULL when we cut the turn: estimates are used). Returns the assembled message
+ * (the caller frees the doc), NULL when out of memory. *status is GONE if the consumer left meanwhile.
+ */
+yyjson_doc *turn_stream_finish(turn_stream_t *ts, yyjson_val *result_usage, turn_stream_status_t *status);
+
+bool turn_stream_has_started(const turn_stream_t *ts); /* message_start sent */
+bool turn_stream_is_cut(const turn_stream_t *ts);
+const char *turn_stream_stop_reason(const turn_stream_t *ts); /* NULL until known */
+int64_t turn_stream_output_estimate(const turn_stream_t *ts);
+
+#endif

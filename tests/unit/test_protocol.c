@@ -1,0 +1,202 @@
+/* SDK protocol lines: classification of what the CLI writes, the lines we build, upstream errors. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "engine/protocol.h"
+
+static proto_line_t parse(const char *s) {
+    proto_line_t l;
+    proto_parse_line(s, strlen(s), &l);
+    return l;
+}
+
+static yyjson_doc *read_json(const char *s) { return yyjson_read(s, strlen(s), 0); }
+
+static void lines_are_classified_by_type(void **state) {
+    struct {
+        const char *line;
+        proto_kind_t kind;
+        const char *subtype, *request_id;
+    } cases[] = {
+        {"{\"type\":\"stream_event\",\"event\":{\"type\":\"message_stop\"}}", PROTO_STREAM_EVENT, NULL, NULL},
+        {"{\"type\":\"stream_event\"}", PROTO_GARBAGE, NULL, NULL},
+        {"{\"type\":\"assistant\",\"message\":{}}", PROTO_ASSISTANT, NULL, NULL},
+        {"{\"type\":\"result\",\"subtype\":\"success\"}", PROTO_RESULT, "success", NULL},
+        {"{\"type\":\"system\",\"subtype\":\"api_retry\"}", PROTO_SYSTEM, "api_retry", NULL},
+        {"{\"type\":\"control_request\",\"request_id\":\"r1\",\"request\":{\"subtype\":\"can_use_tool\"}}",
+         PROTO_CONTROL_REQUEST, "can_use_tool", "r1"},
+        {"{\"type\":\"control_request\",\"request\":{\"subtype\":\"x\"}}", PROTO_GARBAGE, NULL, NULL},
+        {"{\"type\":\"control_response\",\"response\":{\"subtype\":\"success\",\"request_id\":\"i1\"}}",
+         PROTO_CONTROL_RESPONSE, "success", "i1"},
+        {"{\"type\":\"control_cancel_request\",\"request_id\":\"c1\"}", PROTO_CONTROL_CANCEL, NULL, "c1"},
+        {"{\"type\":\"keep_alive\"}", PROTO_KEEP_ALIVE, NULL, NULL},
+        {"{\"type\":\"rate_limit_event\",\"rate_limit_info\":{}}", PROTO_RATE_LIMIT, NULL, NULL},
+        {"{\"type\":\"user\",\"message\":{}}", PROTO_USER, NULL, NULL},
+        {"{\"type\":\"something_new\"}", PROTO_UNKNOWN, NULL, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        proto_line_t l = parse(cases[i].line);
+        assert_int_equal(l.kind, cases[i].kind);
+        if (cases[i].subtype) assert_string_equal(l.subtype, cases[i].subtype);
+        if (cases[i].request_id) assert_string_equal(l.request_id, cases[i].request_id);
+        proto_line_free(&l);
+    }
+}
+
+static void control_response_success_and_error(void **state) {
+    proto_line_t ok = parse("{\"type\":\"control_response\",\"response\":{\"subtype\":\"success\",\"request_id\":\"a\"}}");
+    proto_line_t bad = parse("{\"type\":\"control_response\",\"response\":{\"subtype\":\"error\",\"request_id\":\"b\","
+                             "\"error\":\"Already initialized\"}}");
+    const char *err = NULL;
+    assert_true(proto_control_response_ok(ok.root, &err));
+    assert_false(proto_control_response_ok(bad.root, &err));
+    assert_string_equal(err, "Already initialized");
+    proto_line_free(&ok);
+    proto_line_free(&bad);
+}
+
+static void initialize_carries_a_string_system_prompt(void **state) {
+    yyjson_doc *schema = read_json("{\"type\":\"object\"}");
+    proto_initialize_t init = {.request_id = "init-1", .system_prompt = "Be \"brief\".\nReally.",
+                               .json_schema = yyjson_doc_get_root(schema), .has_client_mcp = true};
+    size_t len;
+    char *line = proto_build_initialize(&init, &len);
+    assert_non_null(line);
+    assert_null(memchr(line, '\n', len)); /* one line: the newline in the prompt is escaped */
+    yyjson_doc *doc = yyjson_read(line, len, 0);
+    yyjson_val *root = yyjson_doc_get_root(doc);
+    assert_string_equal(yyjson_get_str(yyjson_obj_get(root, "type")), "control_request");
+    assert_string_equal(yyjson_get_str(yyjson_obj_get(root, "request_id")), "init-1");
+    yyjson_val *req = yyjson_obj_get(root, "request");
+    assert_string_equal(yyjson_get_str(yyjson_obj_get(req, "subtype")), "initialize");
+    assert_true(yyjson_is_str(yyjson_obj_get(req, "systemPrompt"))); /* 2.1.100 ignores an array */
+    assert_string_equal(yyjson_get_str(yyjson_obj_get(req, "systemPrompt")), "Be \"brief\".\nReally.");
+    assert_string_equal(yyjson_get_str(yyjson_arr_get(yyjson_obj_get(req, "sdkMcpServers"), 0)), "client");
+    assert_string_equal(yyjson_get_str(yyjson_obj_get(yyjson_obj_get(req, "jsonSchema"), "type")), "object");
+    assert_null(yyjson_obj_get(req, "appendSystemPrompt"));
+    yyjson_doc_free(doc);
+    free(line);
+    /* no prompt at all: the key is left out, so Claude Code keeps its own (agent mode) */
+    proto_initialize_t keep = {.request_id = "i2", .append_system_prompt = "extra"};
+    line = proto_build_initialize(&keep, &len);
+    doc = yyjson_read(line, len, 0);
+    req = yyjson_obj_get(yyjson_doc_get_root(doc), "request");
+    assert_null(yyjson_obj_get(req, "systemPrompt"));
+    assert_null(yyjson_obj_get(req, "sdkMcpServers"));
+    assert_string_equal(yyjson_get_str(yyjson_obj_get(req, "appendSystemPrompt")), "extra");
+    yyjson_doc_free(doc);
+    yyjson_doc_free(schema);
+    free(line);
+}
+
+static void user_line_and_control_answers(void **state) {
+    yyjson_doc *content = read_json("[{\"type\":\"text\",\"text\":\"hi\"}]");
+    size_t len;
+    char *line = proto_build_user(yyjson_doc_get_root(content), &len);
+    yyjson_doc *doc = yyjson_read(line, len, 0);
+    yyjson_val *root = yyjson_doc_get_root(doc);
+    assert_string_equal(yyjson_get_str(yyjson_obj_get(root, "type")), "user");
+    yyjson_val *msg = yyjson_obj_get(root, "message");
+    assert_string_equal(yyjson_get_str(yyjson_obj_get(msg, "role")), "user");
+    assert_string_equal(yyjson_get_str(yyjson_obj_get(yyjson_arr_get(yyjson_obj_get(msg, "content"), 0), "text")), "hi");
+    assert_true(yyjson_is_null(yyjson_obj_get(root, "parent_tool_use_id")));
+    yyjson_doc_free(doc);
+    free(line);
+
+    line = proto_build_control_error("r9", "Unsupported control request subtype: x", &len);
+    doc = yyjson_read(line, len, 0);
+    yyjson_val *resp = yyjson_obj_get(yyjson_doc_get_root(doc), "response");
+    assert_string_equal(yyjson_get_str(yyjson_obj_get(resp, "subtype")), "error");
+    assert_string_equal(yyjson_get_str(yyjson_obj_get(resp, "request_id")), "r9");
+    assert_string_equal(yyjson_get_str(yyjson_obj_get(resp, "error")), "Unsupported control request subtype: x");
+    yyjson_doc_free(doc);
+    free(line);
+
+    yyjson_doc *input = read_json("{\"command\":\"ls\"}");
+    line = proto_build_permission("p1", true, yyjson_doc_get_root(input), NULL, &len);
+    doc = yyjson_read(line, len, 0);
+    yyjson_val *answer = yyjson_obj_get(yyjson_obj_get(yyjson_doc_get_root(doc), "response"), "response");
+    assert_string_equal(yyjson_get_str(yyjson_obj_get(answer, "behavior")), "allow");
+    assert_string_equal(yyjson_get_str(yyjson_obj_get(yyjson_obj_get(answer, "updatedInput"), "command")), "ls");
+    yyjson_doc_free(doc);
+    free(line);
+    line = proto_build_permission("p2", false, NULL, "not allowed", &len);
+    doc = yyjson_read(line, len, 0);
+    answer = yyjson_obj_get(yyjson_obj_get(yyjson_doc_get_root(doc), "response"), "response");
+    assert_string_equal(yyjson_get_str(yyjson_obj_get(answer, "behavior")), "deny");
+    assert_string_equal(yyjson_get_str(yyjson_obj_get(answer, "message")), "not allowed");
+    yyjson_doc_free(doc);
+    free(line);
+    line = proto_build_interrupt("x1", &len);
+    assert_non_null(strstr(line, "\"subtype\":\"interrupt\""));
+    free(line);
+    yyjson_doc_free(input);
+    yyjson_doc_free(content);
+}
+
+static void upstream_message_is_taken_from_the_cli_text(void **state) {
+    struct {
+        const char *text, *want;
+    } cases[] = {
+        {"Failed to authenticate. API Error: 401 fake upstream authentication_error", "fake upstream authentication_error"},
+        {"API Error: Request rejected (429) \xC2\xB7 fake upstream rate_limit_error", "fake upstream rate_limit_error"},
+        {"API Error: 500 fake upstream api_error. This is a server-side issue, usually temporary \xE2\x80\x94 try again.",
+         "fake upstream api_error"},
+        {"API Error: 400 {\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\",\"message\":\"max_tokens: too big\"}}",
+         "max_tokens: too big"},
+        {"API Error: 400 Custom bad thing", "Custom bad thing"},
+        {"There's an issue with the selected model (x).", "There's an issue with the selected model (x)."},
+    };
+    char out[256];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        proto_extract_upstream_message(cases[i].text, out, sizeof out);
+        assert_string_equal(out, cases[i].want);
+    }
+    proto_extract_upstream_message("API Error: 400 0123456789", out, 5);
+    assert_string_equal(out, "0123");
+}
+
+static void errors_map_to_kinds_and_statuses(void **state) {
+    struct {
+        int status;
+        const char *kind;
+        engine_error_kind_t want;
+        int want_status;
+    } cases[] = {
+        {401, "authentication_failed", ENGINE_ERR_AUTHENTICATION, 401},
+        {0, "authentication_failed", ENGINE_ERR_AUTHENTICATION, 401},
+        {404, "model_not_found", ENGINE_ERR_NOT_FOUND, 404},
+        {429, "rate_limit", ENGINE_ERR_RATE_LIMIT, 429},
+        {500, "server_error", ENGINE_ERR_UPSTREAM, 500},
+        {529, NULL, ENGINE_ERR_OVERLOADED, 529},
+        {400, "invalid_request", ENGINE_ERR_INVALID_REQUEST, 400},
+        {413, NULL, ENGINE_ERR_INVALID_REQUEST, 413},
+        {403, NULL, ENGINE_ERR_PERMISSION, 403},
+        {0, "something_new", ENGINE_ERR_UPSTREAM, 500},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        engine_error_t e;
+        proto_map_error(cases[i].status, cases[i].kind, "m", &e);
+        assert_int_equal(e.kind, cases[i].want);
+        assert_int_equal(e.http_status, cases[i].want_status);
+        assert_string_equal(e.message, "m");
+    }
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(lines_are_classified_by_type),
+        cmocka_unit_test(control_response_success_and_error),
+        cmocka_unit_test(initialize_carries_a_string_system_prompt),
+        cmocka_unit_test(user_line_and_control_answers),
+        cmocka_unit_test(upstream_message_is_taken_from_the_cli_text),
+        cmocka_unit_test(errors_map_to_kinds_and_statuses),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
