@@ -1,12 +1,13 @@
 // What the proxy adds to one turn: POST /v1/messages (stream) through the proxy, against the same turn
-// written straight to a CLI over stdio by a minimal driver. Same CLI, same fake upstream, same answer.
-//
-// Both sides start from a warm process, so neither pays for a spawn: the proxy keeps warm processes
-// (warmSessions) and gets a pause after each request to refill; the direct side spawns its CLI, sends
-// `initialize`, and waits WARM_MS before timing the user line. Every turn is a new one-message
-// conversation, so no session is resumed on either side.
-//   ttfb:  request sent → first SSE byte (proxy) | user line written → first stream_event line (direct)
-//   total: request sent → end of the response  | user line written → the `result` line
+// written straight to a CLI over stdio by a minimal driver. Same CLI, same fake upstream, same answer, and
+// the same work on the CLI's side:
+//   - both start from a process spawned WARM_MS earlier that has read nothing yet (the proxy keeps one
+//     warm process, warmSessions 1, and gets a pause after each request to refill it);
+//   - both then send `initialize` (with the host MCP server "client" and an empty system prompt) and the
+//     user line together, and answer the CLI's mcp_message requests (initialize, tools/list: no tools);
+//   - every turn is a new one-message conversation, so no session is reused on either side.
+//   ttfb:  request sent → first SSE byte (proxy) | lines written → first stream_event line (direct)
+//   total: request sent → end of the response  | lines written → the `result` line
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -17,6 +18,13 @@ import readline from 'node:readline';
 const MODEL = 'claude-sonnet-4-5';
 const WARM_MS = 2000;
 const CLI_VERSION = 'claude-2.1.197';
+// As the engine spawns it in api mode (src/engine/cli.c).
+const CLI_ARGS = [
+  '-p', '--input-format', 'stream-json', '--output-format', 'stream-json', '--verbose',
+  '--include-partial-messages', '--permission-prompt-tool', 'stdio', '--no-session-persistence',
+  '--mcp-config', '{"mcpServers":{"client":{"type":"sdk","name":"client"}}}',
+  '--tools', '', '--setting-sources', '', '--strict-mcp-config', '--model', MODEL,
+];
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const now = () => Number(process.hrtime.bigint()) / 1e6;
@@ -27,12 +35,18 @@ function viaProxy(url, text) {
     const body = JSON.stringify({ model: MODEL, max_tokens: 1024, stream: true, messages: [{ role: 'user', content: text }] });
     const t0 = now();
     let ttfb = null;
+    let sse = '';
     const req = http.request(new URL('/v1/messages', url), {
       method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': 'x' },
     }, (res) => {
       if (res.statusCode !== 200) reject(new Error(`proxy answered ${res.statusCode}`));
-      res.on('data', () => { ttfb ??= now() - t0; });
-      res.on('end', () => resolve({ ttfb, total: now() - t0 }));
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => { ttfb ??= now() - t0; sse += chunk; });
+      res.on('end', () => {
+        const total = now() - t0;
+        if (!sse.includes('event: message_stop')) reject(new Error(`incomplete stream: ${sse.slice(-300)}`));
+        resolve({ ttfb, total });
+      });
       res.on('error', reject);
     });
     req.on('error', reject);
@@ -40,44 +54,69 @@ function viaProxy(url, text) {
   });
 }
 
-// A CLI spawned like the engine spawns it, initialised, then left to settle.
+// The CLI as the engine drives it, with only what a turn needs: initialize, the user line, and answers to
+// the CLI's requests of the host.
 class DirectCli {
   constructor(claude, env) {
-    this.child = spawn(claude, [
-      '-p', '--input-format', 'stream-json', '--output-format', 'stream-json', '--verbose',
-      '--include-partial-messages', '--permission-prompt-tool', 'stdio', '--model', MODEL, '--tools', '',
-      '--setting-sources', '', '--strict-mcp-config', '--no-session-persistence',
-    ], { env, stdio: ['pipe', 'pipe', 'ignore'] });
+    this.child = spawn(claude, CLI_ARGS, { env, stdio: ['pipe', 'pipe', 'ignore'], cwd: env.HOME });
     this.waiters = [];
+    this.spawnedAt = now();
     readline.createInterface({ input: this.child.stdout }).on('line', (line) => {
       let msg;
       try { msg = JSON.parse(line); } catch { return; }
+      if (msg.type === 'control_request') this.answer(msg);
       this.waiters = this.waiters.filter((w) => !w(msg));
     });
   }
+
+  answer({ request_id, request }) {
+    let response = {};
+    if (request?.subtype === 'mcp_message') {
+      const { id, method } = request.message ?? {};
+      let result = {};
+      if (method === 'initialize') {
+        result = { protocolVersion: '2025-06-18', capabilities: { tools: {} }, serverInfo: { name: 'client', version: '1.0.0' } };
+      } else if (method === 'tools/list') {
+        result = { tools: [] };
+      }
+      response = { mcp_response: { jsonrpc: '2.0', id: id ?? 0, result } };
+    } else if (request?.subtype === 'can_use_tool') {
+      response = { behavior: 'deny', message: 'no tools here' };
+    }
+    this.send({ type: 'control_response', response: { subtype: 'success', request_id, response } });
+  }
+
   // Resolves with the first line pred accepts.
   next(pred) { return new Promise((resolve) => this.waiters.push((m) => (pred(m) ? (resolve(m), true) : false))); }
   send(obj) { this.child.stdin.write(`${JSON.stringify(obj)}\n`); }
-  async warm() {
-    const ready = this.next((m) => m.type === 'control_response');
-    this.send({ type: 'control_request', request_id: 'init', request: { subtype: 'initialize' } });
-    await ready;
-    await sleep(WARM_MS);
-  }
+
   async turn(text) {
+    await sleep(Math.max(0, WARM_MS - (now() - this.spawnedAt)));
     const first = this.next((m) => m.type === 'stream_event');
     const result = this.next((m) => m.type === 'result');
     const t0 = now();
+    this.send({ type: 'control_request', request_id: 'init', request: { subtype: 'initialize', sdkMcpServers: ['client'], systemPrompt: '' } });
     this.send({ type: 'user', message: { role: 'user', content: text }, parent_tool_use_id: null, session_id: '' });
     await first;
     const ttfb = now() - t0;
     const r = await result;
-    if (r.is_error) throw new Error(`direct turn failed: ${JSON.stringify(r).slice(0, 200)}`);
-    return { ttfb, total: now() - t0 };
+    const total = now() - t0;
+    if (r.is_error) throw new Error(`direct turn failed: ${JSON.stringify(r).slice(0, 300)}`);
+    return { ttfb, total };
   }
+
   close() {
     this.child.stdin.end();
     setTimeout(() => this.child.kill('SIGKILL'), 2000).unref();
+  }
+}
+
+async function direct(claude, env, text) {
+  const cli = new DirectCli(claude, env);
+  try {
+    return await cli.turn(text);
+  } finally {
+    cli.close();
   }
 }
 
@@ -85,6 +124,7 @@ export default async function run({ sourceDir, iterations }) {
   const { startFakeUpstream } = await import(path.join(sourceDir, 'tests/fakes/fake-upstream.mjs'));
   const { startProxy } = await import(path.join(sourceDir, 'tests/integration/lib/proxy.mjs'));
   const claude = path.join(sourceDir, `.deps/${CLI_VERSION}/node_modules/.bin/claude`);
+  if (!fs.existsSync(claude)) throw new Error(`${claude} not installed (scripts/install-test-deps.sh)`);
   const up = await startFakeUpstream();
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'cwp-bench-'));
   const cliEnv = {
@@ -92,39 +132,44 @@ export default async function run({ sourceDir, iterations }) {
     ANTHROPIC_BASE_URL: up.url, ANTHROPIC_API_KEY: 'sk-test', CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
   };
   const proxy = await startProxy({
-    config: { claudePath: claude, defaultModel: MODEL, warmSessions: 1 },
-    env: { ANTHROPIC_BASE_URL: up.url, ANTHROPIC_API_KEY: 'sk-test' },
+    // Used processes close soon after their turn (sessionTimeoutMs), so the pool always has room to refill
+    // its warm one and no request ever waits for a spawn.
+    config: { claudePath: claude, transport: 'stdio', defaultModel: MODEL, warmSessions: 1, maxSessions: 3, sessionTimeoutMs: 300 },
+    env: { ANTHROPIC_BASE_URL: up.url, ANTHROPIC_API_KEY: 'sk-test', CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1' },
   });
   const samples = { pTtfb: [], pTotal: [], dTtfb: [], dTotal: [] };
   try {
     // One unmeasured turn each: the very first run of a CLI binary is slower (page cache).
     await sleep(WARM_MS);
     await viaProxy(proxy.url, '[[say:warm up]]');
-    const first = new DirectCli(claude, cliEnv);
-    await first.warm();
-    await first.turn('[[say:warm up]]');
-    first.close();
+    await direct(claude, cliEnv, '[[say:warm up]]');
 
     for (let i = 0; i < iterations; i++) {
-      await sleep(WARM_MS); // the proxy refills its warm process
-      const p = await viaProxy(proxy.url, `[[say:bench answer ${i}]]`);
-      samples.pTtfb.push(p.ttfb);
-      samples.pTotal.push(p.total);
-
-      const cli = new DirectCli(claude, cliEnv);
-      await cli.warm();
-      const d = await cli.turn(`[[say:bench answer ${i}]]`);
-      cli.close();
-      samples.dTtfb.push(d.ttfb);
-      samples.dTotal.push(d.total);
+      // Alternate which side goes first, so neither always runs right after the other's spawn.
+      const text = `[[say:bench answer ${i}]]`;
+      const runProxy = async () => {
+        await sleep(WARM_MS); // the proxy refills its warm process
+        const p = await viaProxy(proxy.url, text);
+        samples.pTtfb.push(p.ttfb);
+        samples.pTotal.push(p.total);
+      };
+      const runDirect = async () => {
+        const d = await direct(claude, cliEnv, text);
+        samples.dTtfb.push(d.ttfb);
+        samples.dTotal.push(d.total);
+      };
+      if (i % 2) { await runDirect(); await runProxy(); } else { await runProxy(); await runDirect(); }
     }
+    const reused = proxy.logEvents('session.turn').filter((e) => e.reused === '1').length;
+    if (reused) throw new Error(`${reused} proxy turns reused a session: not the same work as the direct side`);
   } finally {
     await proxy.stop?.();
+    proxy.cleanup?.();
     await up.close();
     fs.rmSync(home, { recursive: true, force: true });
   }
   return {
-    name: `anthropic_overhead (${CLI_VERSION}, stream, n=${iterations})`,
+    name: `anthropic_overhead (${CLI_VERSION}, stdio, stream, warm process, no reuse, n=${iterations})`,
     results: [
       { label: 'proxy: first SSE byte', samplesMs: samples.pTtfb },
       { label: 'direct stdio: first stream_event', samplesMs: samples.dTtfb },

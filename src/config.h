@@ -3,6 +3,7 @@
 #define CWP_CONFIG_H
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef enum { MODE_API, MODE_AGENT } proxy_mode_t;
 typedef enum { TRANSPORT_AUTO, TRANSPORT_WEBSOCKET, TRANSPORT_STDIO } transport_kind_t;
@@ -79,5 +80,7 @@ bool config_is_key_required(const config_t *cfg);
 bool config_is_key_accepted(const config_t *cfg, const char *key);
 /* 127.0.0.0/8, ::1, localhost. */
 bool config_is_loopback_host(const char *host);
+/* RFC 3339 ("2025-05-22T00:00:00Z", fractions and offsets allowed) → Unix seconds; false if malformed. */
+bool config_parse_time(const char *rfc3339, int64_t *unix_s);
 
 #endif

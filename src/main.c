@@ -20,9 +20,11 @@ extern char **environ;
 typedef struct {
     app_t *app;
     uv_signal_t sigint, sigterm;
-    uv_timer_t drain_timer;
+    uv_timer_t drain_timer;    /* polls for in-flight exchanges to finish */
+    uv_timer_t deadline_timer; /* drainTimeoutMs: stop waiting */
     int exit_code;
-    bool is_stopping;
+    bool is_stopping;          /* a signal came: draining */
+    bool is_closing;           /* the server is being closed; happens once */
 } runtime_t;
 
 static void usage(FILE *out) {
@@ -39,18 +41,20 @@ static void on_engine_down(void *arg) {
 
 static void on_http_closed(void *arg) {
     runtime_t *rt = arg;
+    rt->app->http = NULL; /* http_server_close freed it */
     engine_shutdown(rt->app->engine, on_engine_down, rt);
 }
 
 static void finish_shutdown(runtime_t *rt) {
+    if (rt->is_closing) return;
+    rt->is_closing = true;
     uv_timer_stop(&rt->drain_timer);
+    uv_timer_stop(&rt->deadline_timer);
     http_server_close(rt->app->http, on_http_closed, rt);
 }
 
 static void on_drain_tick(uv_timer_t *t) {
     runtime_t *rt = t->data;
-    uint64_t waited = uv_now(rt->app->loop) - rt->app->started_ms;
-    (void)waited;
     if (http_server_active_exchanges(rt->app->http) == 0) finish_shutdown(rt);
 }
 
@@ -60,10 +64,10 @@ static void on_drain_deadline(uv_timer_t *t) {
     finish_shutdown(rt);
 }
 
-static uv_timer_t deadline_timer;
-
+/* First signal: stop accepting and let in-flight responses finish; a second one stops at once. */
 static void on_signal(uv_signal_t *s, int signum) {
     runtime_t *rt = s->data;
+    if (rt->is_closing) return;
     if (rt->is_stopping) {
         log_warn("shutdown.forced", "signal=%d", signum);
         finish_shutdown(rt);
@@ -74,17 +78,33 @@ static void on_signal(uv_signal_t *s, int signum) {
     log_info("shutdown.begin", "signal=%d active=%zu", signum, http_server_active_exchanges(rt->app->http));
     http_server_stop_accepting(rt->app->http);
     uv_timer_start(&rt->drain_timer, on_drain_tick, 0, 50);
-    uv_timer_init(rt->app->loop, &deadline_timer);
-    deadline_timer.data = rt;
-    uv_timer_start(&deadline_timer, on_drain_deadline, (uint64_t)rt->app->cfg->drain_timeout_ms, 0);
-    uv_signal_stop(&rt->sigint);
-    uv_signal_stop(&rt->sigterm);
-    uv_unref((uv_handle_t *)&deadline_timer);
+    uv_timer_start(&rt->deadline_timer, on_drain_deadline, (uint64_t)rt->app->cfg->drain_timeout_ms, 0);
 }
 
 static void close_walk(uv_handle_t *h, void *arg) {
     (void)arg;
     if (!uv_is_closing(h)) uv_close(h, NULL);
+}
+
+static void on_server_closed_at_start(void *arg) { *(bool *)arg = true; }
+
+/* Free what main set up; safe on a partly built app. */
+static void app_teardown(app_t *app) {
+    if (app->http) {
+        /* Only reached when start-up failed: nothing is in flight. Let the server close its own handles
+         * before the walk below closes whatever is left. */
+        bool is_closed = false;
+        http_server_close(app->http, on_server_closed_at_start, &is_closed);
+        app->http = NULL;
+        while (!is_closed && uv_run(app->loop, UV_RUN_ONCE) != 0) {}
+    }
+    uv_walk(app->loop, close_walk, NULL);
+    uv_run(app->loop, UV_RUN_DEFAULT);
+    if (app->auth) auth_free(app->auth);
+    if (app->engine) engine_free(app->engine);
+    if (app->router) router_free(app->router);
+    if (app->metrics) metrics_free(app->metrics);
+    uv_loop_close(app->loop);
 }
 
 int main(int argc, char **argv) {
@@ -96,7 +116,11 @@ int main(int argc, char **argv) {
         } else if (!strcmp(argv[i], "--version") || !strcmp(argv[i], "-v")) {
             printf("claude-ws-proxy %s\n", CWP_VERSION);
             return 0;
-        } else if (!strcmp(argv[i], "--config") && i + 1 < argc) {
+        } else if (!strcmp(argv[i], "--config")) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "claude-ws-proxy: --config needs a FILE\n");
+                return 2;
+            }
             config_path = argv[++i];
         } else if (!strncmp(argv[i], "--config=", 9)) {
             config_path = argv[i] + 9;
@@ -120,13 +144,14 @@ int main(int argc, char **argv) {
 
     uv_loop_t *loop = uv_default_loop();
     app_t app = {.loop = loop, .cfg = &cfg, .started_ms = uv_now(loop)};
+    int exit_code = 1;
     app.metrics = metrics_new();
     app.router = router_new();
-    app.engine = engine_new(loop, &cfg, app.metrics);
+    app.engine = app.metrics ? engine_new(loop, &cfg, app.metrics) : NULL;
     app.auth = auth_new(&app);
     if (!app.metrics || !app.router || !app.engine || !app.auth) {
         fprintf(stderr, "claude-ws-proxy: out of memory\n");
-        return 1;
+        goto done;
     }
     misc_register_routes(&app);
     anthropic_register_routes(&app);
@@ -140,18 +165,24 @@ int main(int argc, char **argv) {
     limits.header_timeout_ms = cfg.header_timeout_ms;
     limits.idle_timeout_ms = cfg.idle_timeout_ms;
     app.http = http_server_new(loop, &limits, app_dispatch, &app);
+    if (!app.http) {
+        fprintf(stderr, "claude-ws-proxy: out of memory\n");
+        goto done;
+    }
     http_server_set_observer(app.http, metrics_observe_exchange, app.metrics);
     http_server_set_error_handler(app.http, app_http_error, &app);
     int rc = http_server_listen(app.http, cfg.host, cfg.http_port);
     if (rc != 0) {
-        fprintf(stderr, "claude-ws-proxy: cannot listen on %s:%d: %s\n", cfg.host, cfg.http_port, uv_strerror(rc));
-        return 1;
+        fprintf(stderr, "claude-ws-proxy: cannot listen on %s:%d: %s%s\n", cfg.host, cfg.http_port, uv_strerror(rc),
+                rc == UV_EADDRINUSE ? " (another process uses the port: stop it or set httpPort / HTTP_PORT)" : "");
+        goto done;
     }
     if (engine_start(app.engine, err, sizeof err) != 0) {
         /* The proxy still serves /health, /auth and the dashboard, which explain what is wrong. */
         log_error("engine.start_failed", "error=\"%s\"", err);
     }
     if (!config_is_loopback_host(cfg.host) && !config_is_key_required(&cfg)) {
+        log_warn("security.open_proxy", "host=%s api_key=none", cfg.host);
         fprintf(stderr,
                 "\n*** WARNING: listening on %s with no API key: anyone who can reach this port can use your "
                 "Claude subscription. Set apiKey + requireApiKey (or AUTH_TOKEN). ***\n\n",
@@ -162,7 +193,8 @@ int main(int argc, char **argv) {
 
     runtime_t rt = {.app = &app};
     uv_timer_init(loop, &rt.drain_timer);
-    rt.drain_timer.data = &rt;
+    uv_timer_init(loop, &rt.deadline_timer);
+    rt.drain_timer.data = rt.deadline_timer.data = &rt;
     uv_signal_init(loop, &rt.sigint);
     uv_signal_init(loop, &rt.sigterm);
     rt.sigint.data = rt.sigterm.data = &rt;
@@ -170,16 +202,11 @@ int main(int argc, char **argv) {
     uv_signal_start(&rt.sigterm, on_signal, SIGTERM);
 
     uv_run(loop, UV_RUN_DEFAULT);
+    exit_code = rt.exit_code;
+    log_info("shutdown.done", "exit=%d", exit_code);
 
-    /* Close what is left (signal handles, timers) and let their close callbacks run. */
-    uv_walk(loop, close_walk, NULL);
-    uv_run(loop, UV_RUN_DEFAULT);
-    auth_free(app.auth);
-    engine_free(app.engine);
-    router_free(app.router);
-    metrics_free(app.metrics);
+done:
+    app_teardown(&app);
     config_free(&cfg);
-    uv_loop_close(loop);
-    log_info("shutdown.done", "exit=0");
-    return rt.exit_code;
+    return exit_code;
 }

@@ -92,15 +92,6 @@ static const turn_bridge_handlers_t HANDLERS = {
     .on_close = on_close,
 };
 
-/* ---- client tools: NOT SUPPORTED YET ----
- * The one place that refuses requests defining tools. The client-tools work removes this function and
- * its call in handle_messages (count_tokens already accepts tools). */
-static bool refuse_client_tools(http_exchange_t *ex, const anthropic_request_t *req) {
-    if (!req->has_tools) return false;
-    api_error_sendf(ex, DIALECT_ANTHROPIC, 400, API_ERR_INVALID_REQUEST, "tools", "tools are not supported yet");
-    return true;
-}
-
 /* ---- routes ---- */
 
 /* Validate the body; on a problem the 400 is sent and -1 returned (*body freed). */
@@ -124,7 +115,6 @@ static void handle_messages(http_exchange_t *ex, void *ctx) {
     anthropic_request_t req;
     if (read_request(ex, app, ANTHROPIC_PARSE_MESSAGES, &body, &req) < 0) return;
     yyjson_doc_free(body); /* the canonical request holds everything the turn needs */
-    if (refuse_client_tools(ex, &req)) goto done;
 
     messages_ctx_t *c = calloc(1, sizeof *c);
     if (!c) {

@@ -34,7 +34,7 @@ typedef struct {
     yyjson_doc *doc;     /* root: the canonical request the engine takes (see anthropic_request.c) */
     const char *model;   /* the resolved model id; lives in doc */
     bool is_stream;
-    bool has_tools;      /* a non-empty tools array (see anthropic.c: not supported yet) */
+    bool has_tools;      /* a non-empty tools array (client tools: the engine offers them through MCP) */
     const char *effort;  /* output_config.effort: "low" | "medium" | "high" | NULL (static) */
 } anthropic_request_t;
 
@@ -76,8 +76,10 @@ int anthropic_stream_ping(buf_t *out);
  * stop_sequence, usage with all four token counts. NULL on out-of-memory. */
 yyjson_mut_doc *anthropic_message_build(yyjson_val *message, const char *fallback_id, const char *model);
 
-/* Rate-limit info from the CLI (rate_limit_event or its rate_limit_info) → anthropic-ratelimit-unified-*
- * headers. Calls set(name, value, arg) for each known one; returns how many. */
+/* Rate-limit info from the CLI (rate_limit_event or its rate_limit_info) → the anthropic-ratelimit-unified-*
+ * headers it was read from (status, reset, representative-claim, overage-*, and the claim's window:
+ * "-5h-utilization", "-5h-reset", "-5h-surpassed-threshold"). Calls set(name, value, arg) for each known
+ * one; returns how many. */
 int anthropic_ratelimit_headers(yyjson_val *info, void (*set)(const char *name, const char *value, void *arg),
                                 void *arg);
 

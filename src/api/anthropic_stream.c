@@ -263,30 +263,61 @@ int anthropic_stream_ping(buf_t *out) {
     return rc;
 }
 
+static bool str_eq(yyjson_val *v, const char *s) { return yyjson_is_str(v) && strcmp(yyjson_get_str(v), s) == 0; }
+
+/* One header value from a string or number; false when v is neither. */
+static bool header_value(yyjson_val *v, char *out, size_t len) {
+    if (yyjson_is_str(v)) snprintf(out, len, "%s", yyjson_get_str(v));
+    else if (yyjson_is_int(v)) snprintf(out, len, "%lld", (long long)yyjson_get_sint(v));
+    else if (yyjson_is_real(v)) snprintf(out, len, "%.15g", yyjson_get_real(v));
+    else if (yyjson_is_bool(v)) snprintf(out, len, "%s", yyjson_get_bool(v) ? "true" : "false");
+    else return false;
+    return true;
+}
+
+/* The claim's abbreviation in the per-window headers ("anthropic-ratelimit-unified-5h-utilization"). */
+static const char *claim_abbrev(yyjson_val *type) {
+    static const struct {
+        const char *type, *abbrev;
+    } claims[] = {{"five_hour", "5h"}, {"seven_day", "7d"}, {"seven_day_opus", "7d_opus"},
+                  {"seven_day_sonnet", "7d_sonnet"}, {"overage", "overage"}};
+    for (size_t i = 0; i < sizeof claims / sizeof claims[0]; i++)
+        if (str_eq(type, claims[i].type)) return claims[i].abbrev;
+    return NULL;
+}
+
 int anthropic_ratelimit_headers(yyjson_val *info, void (*set)(const char *name, const char *value, void *arg),
                                 void *arg) {
     yyjson_val *inner = yyjson_obj_get(info, "rate_limit_info");
     if (yyjson_is_obj(inner)) info = inner;
     if (!yyjson_is_obj(info)) return 0;
+    /* The CLI's rate_limit_info is what it parsed from these very headers; this puts them back. */
     static const struct {
         const char *key, *header;
     } map[] = {
         {"status", "anthropic-ratelimit-unified-status"},
         {"resetsAt", "anthropic-ratelimit-unified-reset"},
         {"rateLimitType", "anthropic-ratelimit-unified-representative-claim"},
-        {"utilization", "anthropic-ratelimit-unified-utilization"},
         {"overageStatus", "anthropic-ratelimit-unified-overage-status"},
         {"overageResetsAt", "anthropic-ratelimit-unified-overage-reset"},
+        {"overageDisabledReason", "anthropic-ratelimit-unified-overage-disabled-reason"},
     };
     int count = 0;
-    char value[64];
+    char value[64], name[96];
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
-        yyjson_val *v = yyjson_obj_get(info, map[i].key);
-        if (yyjson_is_str(v)) snprintf(value, sizeof value, "%s", yyjson_get_str(v));
-        else if (yyjson_is_int(v)) snprintf(value, sizeof value, "%lld", (long long)yyjson_get_sint(v));
-        else if (yyjson_is_real(v)) snprintf(value, sizeof value, "%.15g", yyjson_get_real(v));
-        else continue;
+        if (!header_value(yyjson_obj_get(info, map[i].key), value, sizeof value)) continue;
         set(map[i].header, value, arg);
+        count++;
+    }
+    /* Utilization and the threshold crossed belong to the representative claim's window. */
+    const char *abbrev = claim_abbrev(yyjson_obj_get(info, "rateLimitType"));
+    static const struct {
+        const char *key, *suffix;
+    } window[] = {{"utilization", "utilization"}, {"resetsAt", "reset"}, {"surpassedThreshold", "surpassed-threshold"}};
+    for (size_t i = 0; abbrev && i < sizeof window / sizeof window[0]; i++) {
+        if (!header_value(yyjson_obj_get(info, window[i].key), value, sizeof value)) continue;
+        snprintf(name, sizeof name, "anthropic-ratelimit-unified-%s-%s", abbrev, window[i].suffix);
+        set(name, value, arg);
         count++;
     }
     return count;

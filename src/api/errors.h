@@ -39,5 +39,7 @@ void api_error_sendf(http_exchange_t *ex, api_dialect_t d, int status, api_error
                      const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 /* The status that goes with kind (400, 401, ...). */
 int api_error_status(api_error_kind_t kind);
+/* The kind for a bare status (errors the HTTP server finds: 400, 408, 413, 431, ...). */
+api_error_kind_t api_error_kind_for_status(int status);
 
 #endif

@@ -88,14 +88,6 @@ static void handle_chat_completions(http_exchange_t *ex, void *ctx) {
         on_close(call);
         return;
     }
-    /* Client tools wait for the MCP bridge in the engine: this is the one place that refuses them. */
-    if (call->req.tools_param) {
-        api_error_sendf(ex, DIALECT_OPENAI, 400, API_ERR_INVALID_REQUEST, call->req.tools_param,
-                        "tools are not supported yet ('%s'): send the request without tools, tool_calls or tool messages",
-                        call->req.tools_param);
-        on_close(call);
-        return;
-    }
     snprintf(call->fallback_id, sizeof call->fallback_id, "%s", http_request_id(ex) ? http_request_id(ex) : "0");
     call->created = (int64_t)time(NULL);
     bool is_json_mode = call->req.json_schema != NULL;

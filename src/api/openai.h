@@ -28,8 +28,8 @@ typedef struct {
     bool include_usage;      /* stream_options.include_usage */
     char *json_schema;       /* response_format as a JSON Schema text (owned), or NULL */
     const char *effort;      /* "low" | "medium" | "high" | NULL (static) */
-    /* Non-NULL when the request uses client tools (tools, tool_calls, role "tool"): the field that does.
-     * The canonical form already carries them; openai.c decides whether that is allowed yet. */
+    /* Non-NULL when the request uses client tools (tools, tool_calls, role "tool"): the field that does
+     * (for logs and tests; the canonical form carries the tools, the engine offers them through MCP). */
     const char *tools_param;
 } openai_request_t;
 

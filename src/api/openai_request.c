@@ -40,7 +40,7 @@ static int append_text_content(convert_t *c, yyjson_val *content, const char *pa
         yyjson_val *text = NULL;
         if (type && strcmp(type, "text") == 0) text = yyjson_obj_get(part, "text");
         else if (type && strcmp(type, "refusal") == 0) text = yyjson_obj_get(part, "refusal");
-        char sub[96];
+        char sub[128];
         snprintf(sub, sizeof sub, "%s[%zu]", param, i);
         if (!yyjson_is_str(text))
             return api_problem_set(c->why, sub, "'%s' must be a text part: {\"type\":\"text\",\"text\":\"...\"}", sub);
@@ -89,7 +89,7 @@ static int convert_image_part(convert_t *c, yyjson_val *part, const char *param,
     yyjson_val *image = yyjson_obj_get(part, "image_url");
     /* Some clients send the URL directly instead of {"url": ...}. */
     yyjson_val *url_val = yyjson_is_str(image) ? image : yyjson_obj_get(image, "url");
-    char sub[128];
+    char sub[160];
     snprintf(sub, sizeof sub, "%s.image_url.url", param);
     if (!yyjson_is_str(url_val)) return api_problem_set(c->why, sub, "'%s' must be a string (a data: or https: URL)", sub);
     const char *url = yyjson_get_str(url_val);
@@ -120,7 +120,7 @@ static int convert_image_part(convert_t *c, yyjson_val *part, const char *param,
 /* {"type":"file","file":{"file_data":"data:application/pdf;base64,..."}} → a PDF document block. */
 static int convert_file_part(convert_t *c, yyjson_val *part, const char *param, yyjson_mut_val *blocks) {
     yyjson_val *data_val = yyjson_obj_get(yyjson_obj_get(part, "file"), "file_data");
-    char sub[128];
+    char sub[160];
     snprintf(sub, sizeof sub, "%s.file.file_data", param);
     view_t media, data;
     if (!yyjson_is_str(data_val) || !parse_data_url(yyjson_get_str(data_val), yyjson_get_len(data_val), &media, &data) ||
@@ -146,7 +146,7 @@ static yyjson_mut_val *convert_user_content(convert_t *c, yyjson_val *content, c
     size_t i, n;
     yyjson_val *part;
     yyjson_arr_foreach(content, i, n, part) {
-        char sub[96];
+        char sub[128];
         snprintf(sub, sizeof sub, "%s[%zu]", param, i);
         const char *type = yyjson_get_str(yyjson_obj_get(part, "type"));
         int rc;
@@ -209,7 +209,7 @@ static int convert_tool_calls(convert_t *c, yyjson_val *calls, const char *param
     size_t i, n;
     yyjson_val *call;
     yyjson_arr_foreach(calls, i, n, call) {
-        char sub[96];
+        char sub[128];
         snprintf(sub, sizeof sub, "%s[%zu]", param, i);
         yyjson_val *id = yyjson_obj_get(call, "id");
         yyjson_val *fn = yyjson_obj_get(call, "function");
@@ -423,7 +423,7 @@ static int convert_reasoning(convert_t *c, yyjson_val *effort, yyjson_mut_val *b
             return oom(c);
         return 0;
     }
-    return api_problem_set(c->why, "reasoning_effort", "'reasoning_effort' must be none, minimal, low, medium or high");
+    return api_problem_set(c->why, "reasoning_effort", "'reasoning_effort' must be none, minimal, low, medium, high or xhigh");
 }
 
 /* tools / tool_choice / parallel_tool_calls → Anthropic's tools and tool_choice. */

@@ -248,6 +248,10 @@ static int on_block_start(openai_stream_t *st, yyjson_val *block, buf_t *out) {
     st->has_blocks = true;
     if (!type) return 0;
     if (strcmp(type, "text") == 0) {
+        /* JSON mode: the structured answer is the content, so prose around it (the model's preamble, or
+         * an older CLI's remark after the call) would make it unparseable. It is sent at the end only if
+         * no structured answer came. */
+        if (st->is_json_mode) return 0;
         st->block = OPENAI_BLOCK_TEXT;
         yyjson_val *t = yyjson_obj_get(block, "text");
         return yyjson_get_len(t) > 0 ? emit_text(st, "content", yyjson_get_str(t), yyjson_get_len(t), out) : 0;
@@ -329,8 +333,19 @@ int openai_stream_event(openai_stream_t *st, yyjson_val *event, buf_t *out) {
     return 0;
 }
 
-/* The turn ended without streaming its blocks: send the finished message's content in whole deltas. */
-static int replay_content(openai_stream_t *st, yyjson_val *message, buf_t *out) {
+static bool has_structured_call(yyjson_val *message, bool is_json_mode) {
+    size_t i, n;
+    yyjson_val *block;
+    yyjson_arr_foreach(yyjson_obj_get(message, "content"), i, n, block) {
+        if (is_structured_call(block, is_json_mode)) return true;
+    }
+    return false;
+}
+
+/* The turn ended without streaming its blocks: send the finished message's content in whole deltas
+ * (only its text when is_text_only: JSON mode's held-back prose). */
+static int replay_content(openai_stream_t *st, yyjson_val *message, bool is_text_only, buf_t *out) {
+    bool is_text_dropped = has_structured_call(message, st->is_json_mode);
     size_t i, n;
     yyjson_val *block;
     yyjson_arr_foreach(yyjson_obj_get(message, "content"), i, n, block) {
@@ -339,7 +354,9 @@ static int replay_content(openai_stream_t *st, yyjson_val *message, buf_t *out) 
         int rc = 0;
         if (!type) continue;
         if (strcmp(type, "text") == 0 && yyjson_get_len(v = yyjson_obj_get(block, "text")) > 0) {
-            rc = emit_text(st, "content", yyjson_get_str(v), yyjson_get_len(v), out);
+            if (!is_text_dropped) rc = emit_text(st, "content", yyjson_get_str(v), yyjson_get_len(v), out);
+        } else if (is_text_only) {
+            continue;
         } else if (strcmp(type, "thinking") == 0 && yyjson_get_len(v = yyjson_obj_get(block, "thinking")) > 0) {
             rc = emit_text(st, "reasoning_content", yyjson_get_str(v), yyjson_get_len(v), out);
         } else if (strcmp(type, "tool_use") == 0) {
@@ -363,7 +380,10 @@ static int replay_content(openai_stream_t *st, yyjson_val *message, buf_t *out) 
 
 int openai_stream_finish(openai_stream_t *st, yyjson_val *message, buf_t *out) {
     if (begin(st, out) < 0) return -1;
-    if (message && !st->has_blocks && replay_content(st, message, out) < 0) return -1;
+    if (message && !st->has_blocks && replay_content(st, message, false, out) < 0) return -1;
+    else if (message && st->has_blocks && st->is_json_mode && !st->has_structured &&
+             replay_content(st, message, true, out) < 0)
+        return -1;
     if (message) {
         take_stop_reason(st, yyjson_obj_get(message, "stop_reason"));
         take_usage(st, yyjson_obj_get(message, "usage"));

@@ -316,6 +316,7 @@ void api_error_from_engine(const engine_error_t *e, api_error_t *out) {
         .retry_after_s = e->retry_after_s > 0 ? e->retry_after_s : 0,
     };
     if (e->kind == ENGINE_ERR_INVALID_REQUEST) out->code = NULL;
+    if (out->status == 429 && out->retry_after_s <= 0) out->retry_after_s = API_RETRY_AFTER_DEFAULT_S;
 }
 
 /* ---- shared request helpers ---- */

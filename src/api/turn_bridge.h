@@ -18,8 +18,9 @@
  *        - on_stream_error: the turn failed AFTER the stream began: write your dialect's in-stream error
  *          frame (the bridge ends the stream afterwards). Failures before the stream began never reach you:
  *          the bridge answers them itself with api_error_send() in your dialect (status, retry-after).
- *        - on_rate_limit (optional): before the first event; set response headers with
- *          http_set_header(turn_bridge_exchange(tb), ...) while !http_stream_started().
+ *        - on_rate_limit (optional): the CLI's rate-limit report, whenever it comes (the CLI sends it when an
+ *          upstream response is complete: before a refusal, after the events of a good answer); set
+ *          response headers with http_set_header(turn_bridge_exchange(tb), ...) while !http_stream_started().
  *        - on_heartbeat (optional): the stream was silent for options.heartbeat_ms; write a keep-alive.
  *          Without it the bridge writes an SSE comment (": ping").
  *        - on_close: ALWAYS called exactly once, last, after the exchange is finished (possibly before
@@ -77,6 +78,9 @@ void turn_bridge_respond_json(turn_bridge_t *tb, int status, yyjson_mut_doc *doc
 int turn_bridge_begin_stream(turn_bridge_t *tb);
 http_exchange_t *turn_bridge_exchange(turn_bridge_t *tb);
 bool turn_bridge_is_aborted(const turn_bridge_t *tb);
+
+/* A 429 the upstream sent without a delay the CLI passes on still gets a retry-after, as the real API's do. */
+#define API_RETRY_AFTER_DEFAULT_S 10
 
 /* engine error → client error. out->message borrows err->message (or a static text). */
 void api_error_from_engine(const engine_error_t *err, api_error_t *out);

@@ -31,6 +31,13 @@ static bool accepts_loopback_sdk_url(const cli_info_t *info) {
     return info->patch <= CLI_WS_LAST_PATCH;
 }
 
+bool cli_takes_init_system_prompt(const cli_info_t *info) {
+    if (!info->is_found) return true;
+    if (info->major != CLI_INIT_PROMPT_MIN_MAJOR) return info->major > CLI_INIT_PROMPT_MIN_MAJOR;
+    if (info->minor != CLI_INIT_PROMPT_MIN_MINOR) return info->minor > CLI_INIT_PROMPT_MIN_MINOR;
+    return info->patch >= CLI_INIT_PROMPT_MIN_PATCH;
+}
+
 void cli_choose_transport(transport_kind_t wanted, cli_info_t *info) {
     if (wanted == TRANSPORT_STDIO) {
         info->transport = TRANSPORT_STDIO;
@@ -194,6 +201,10 @@ char **cli_build_argv(const char *claude_path, const cli_launch_t *l) {
     if (l->resume_id) {
         strv_push(&s, "--resume");
         strv_push(&s, l->resume_id);
+    }
+    if (l->system_prompt_file) {
+        strv_push(&s, l->is_prompt_appended ? "--append-system-prompt-file" : "--system-prompt-file");
+        strv_push(&s, l->system_prompt_file);
     }
     return strv_finish(&s);
 }

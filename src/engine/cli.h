@@ -16,13 +16,18 @@
 #define CLI_WS_LAST_MINOR 1
 #define CLI_WS_LAST_PATCH 120
 #define CLI_PROBE_TIMEOUT_MS 15000
+/* Oldest version seen taking initialize's systemPrompt (as a string); older ones (2.1.39) ignore it and
+ * get the prompt in a file named at spawn (--system-prompt-file). */
+#define CLI_INIT_PROMPT_MIN_MAJOR 2
+#define CLI_INIT_PROMPT_MIN_MINOR 1
+#define CLI_INIT_PROMPT_MIN_PATCH 100
 
 typedef struct {
     bool is_found;
     char version[32];   /* "2.1.197", or "" */
     int major, minor, patch;
     transport_kind_t transport; /* TRANSPORT_STDIO or TRANSPORT_WEBSOCKET */
-    char transport_reason[160];
+    char transport_reason[384];
 } cli_info_t;
 
 /* Run `<path> --version` (no shell, bounded time) and choose the transport for `wanted`. Returns 0, or
@@ -31,6 +36,8 @@ int cli_probe(const char *path, transport_kind_t wanted, cli_info_t *info, char 
 /* Parse "2.1.197 (Claude Code)". Returns 0 or -1. */
 int cli_parse_version(const char *text, cli_info_t *info);
 void cli_choose_transport(transport_kind_t wanted, cli_info_t *info);
+/* Does this CLI take the system prompt in initialize? (An unknown version is taken to be current.) */
+bool cli_takes_init_system_prompt(const cli_info_t *info);
 
 typedef struct {
     proxy_mode_t mode;
@@ -38,6 +45,10 @@ typedef struct {
     const char *effort;     /* or NULL */
     const char *resume_id;  /* --resume <uuid>, or NULL */
     const char *sdk_url;    /* WebSocket transport, or NULL for stdio */
+    /* A CLI that ignores initialize's systemPrompt reads it from this file (the path only is on argv):
+     * --system-prompt-file, or --append-system-prompt-file when is_prompt_appended (agent mode). */
+    const char *system_prompt_file;
+    bool is_prompt_appended;
 } cli_launch_t;
 
 /* NULL-terminated, every string malloc'd: free with cli_strv_free. NULL when out of memory. */

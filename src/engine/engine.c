@@ -79,6 +79,12 @@ static void turn_on_done(void *arg, yyjson_val *message) {
     turn_free(t);
 }
 
+/* The session failed before the CLI saw the turn (a WebSocket CLI that never connected): place it again. */
+static void turn_on_bounced(void *arg) {
+    turn_t *t = arg;
+    pool_requeue(t->eng->pool, &t->job);
+}
+
 static void turn_on_error(void *arg, const engine_error_t *err) {
     turn_t *t = arg;
     t->is_in_callback = true;
@@ -116,7 +122,7 @@ turn_t *engine_start_turn(engine_t *eng, const turn_request_t *req, const turn_c
     t->job = (pool_job_t){
         .req = &t->req,
         .sink = {.on_event = turn_on_event, .on_rate_limit = turn_on_rate_limit, .on_done = turn_on_done,
-                 .on_error = turn_on_error},
+                 .on_error = turn_on_error, .on_bounced = turn_on_bounced},
         .sink_arg = t,
     };
     if (pool_submit(eng->pool, &t->job, err) != 0) {
@@ -235,6 +241,19 @@ static void engine_open_websocket(engine_t *eng) {
              eng->cfg->ws_port, uv_strerror(rc));
 }
 
+/* A CLI given --sdk-url never connected: this CLI version gets stdio from now on. */
+static void engine_on_ws_unreachable(void *arg, session_t *s, const char *why) {
+    engine_t *eng = arg;
+    pool_use_stdio(eng->pool, s);
+    if (eng->cli.transport != TRANSPORT_WEBSOCKET) return;
+    eng->cli.transport = TRANSPORT_STDIO;
+    char was[sizeof eng->cli.transport_reason];
+    snprintf(was, sizeof was, "%s", eng->cli.transport_reason);
+    snprintf(eng->cli.transport_reason, sizeof eng->cli.transport_reason, "%.200s; fell back to stdio: %.160s", was, why);
+    log_warn("engine.transport_fallback", "transport=stdio cli_version=%s reason=\"%s\"",
+             eng->cli.is_found ? eng->cli.version : "-", why);
+}
+
 int engine_start(engine_t *eng, char *err, size_t err_len) {
     if (eng->is_started) return 0;
     char probe_err[256] = "";
@@ -253,6 +272,8 @@ int engine_start(engine_t *eng, char *err, size_t err_len) {
         .metrics = eng->metrics,
         .config_dir = eng->config_dir,
         .sessions_dir = eng->sessions_dir,
+        .on_ws_unreachable = engine_on_ws_unreachable,
+        .ws_arg = eng,
     };
     eng->pool = pool_new(&env);
     if (!eng->pool) return snprintf(err, err_len, "out of memory"), -1;

@@ -59,7 +59,8 @@ typedef struct {
     /* The finished message: id, type, role, model, content[], stop_reason, stop_sequence, usage. */
     void (*on_done)(void *arg, yyjson_val *message);
     void (*on_error)(void *arg, const engine_error_t *err);
-    /* Optional: rate-limit information the CLI reported (rate_limit_event's object), before the first event. */
+    /* Optional: rate-limit information the CLI reported (rate_limit_event's object). The CLI reports it when
+     * an upstream response is complete: before on_error for a refused request, after the events of a good one. */
     void (*on_rate_limit)(void *arg, yyjson_val *info);
 } turn_callbacks_t;
 

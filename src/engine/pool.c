@@ -1,5 +1,6 @@
 #include "engine/pool.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@ struct pool_s {
     unsigned warm_failures;
     bool is_warm_delayed;
     session_t *closing_by_us; /* set while the pool itself closes a session */
+    session_t *ws_failed;     /* the session whose WebSocket never connected: not a warm process failure */
     int children;             /* spawned and not yet reaped */
     bool is_shutting_down;
     void (*shutdown_done)(void *arg);
@@ -60,13 +62,16 @@ static void pool_maybe_done(pool_t *p) {
 /* ---- session events ---- */
 
 static void on_available(void *owner, session_t *s) {
-    (void)s;
-    pool_schedule(owner);
+    pool_t *p = owner;
+    /* A finished turn shows the CLI works: warm processes need no more back-off. */
+    if (session_state(s) == SESSION_IDLE) p->warm_failures = 0;
+    pool_schedule(p);
 }
 
 static void on_closing(void *owner, session_t *s) {
     pool_t *p = owner;
-    if (session_is_warm(s) && p->closing_by_us != s && !p->is_shutting_down) p->warm_failures++;
+    if (session_was_warm(s) && p->closing_by_us != s && p->ws_failed != s && !p->is_shutting_down) p->warm_failures++;
+    if (p->ws_failed == s) p->ws_failed = NULL;
     pool_schedule(p);
 }
 
@@ -121,21 +126,24 @@ static void queue_remove(pool_t *p, pool_job_t *job) {
 
 static void on_queue_timer(uv_timer_t *t);
 
+/* Deadlines are in queue order, except for a bounced job put back at the head: find the earliest. */
 static void queue_arm(pool_t *p) {
     if (!p->queue_head) {
         uv_timer_stop(&p->queue_timer);
         return;
     }
-    uint64_t now = uv_now(p->env.loop);
-    uint64_t due = p->queue_head->deadline_ms;
+    uint64_t now = uv_now(p->env.loop), due = UINT64_MAX;
+    for (pool_job_t *job = p->queue_head; job; job = job->next)
+        if (job->deadline_ms < due) due = job->deadline_ms;
     uv_timer_start(&p->queue_timer, on_queue_timer, due > now ? due - now : 0, 0);
 }
 
 static void on_queue_timer(uv_timer_t *t) {
     pool_t *p = t->data;
     uint64_t now = uv_now(p->env.loop);
-    while (p->queue_head && p->queue_head->deadline_ms <= now) {
-        pool_job_t *job = p->queue_head;
+    for (pool_job_t *job = p->queue_head, *next; job; job = next) {
+        next = job->next;
+        if (job->deadline_ms > now) continue;
         queue_remove(p, job);
         char msg[160];
         snprintf(msg, sizeof msg, "all %d Claude Code processes stayed busy for %ld ms", p->cfg->max_sessions,
@@ -144,13 +152,29 @@ static void on_queue_timer(uv_timer_t *t) {
         engine_error_t err = {.kind = ENGINE_ERR_QUEUE_FULL, .http_status = 429, .retry_after_s = POOL_RETRY_AFTER_S,
                               .message = msg};
         job->sink.on_error(job->sink_arg, &err);
+        next = p->queue_head; /* the callback may have changed the queue: start over */
     }
     queue_arm(p);
 }
 
 /* ---- placement ---- */
 
+/* The parked session whose tool calls the request's tool results answer (see session_tools.c). */
+static session_t *find_parked(pool_t *p, const engine_request_t *r) {
+    size_t i, max;
+    yyjson_val *block;
+    yyjson_arr_foreach(r->last_content, i, max, block) {
+        const char *id = yyjson_get_str(yyjson_obj_get(block, "tool_use_id"));
+        for (size_t k = 0; id && k < p->count; k++)
+            if (session_awaits_tool(p->sessions[k], id)) return p->sessions[k];
+    }
+    return NULL;
+}
+
 static session_t *find_reusable(pool_t *p, const engine_request_t *r) {
+    /* Tool results can only go to the session that waits on those calls; without one, the whole history,
+     * results included, is seeded into a new process. */
+    if (r->has_tool_results) return NULL;
     if (engine_request_has_history(r)) {
         for (size_t i = 0; i < p->count; i++)
             if (session_holds(p->sessions[i], &r->history)) return p->sessions[i];
@@ -161,13 +185,14 @@ static session_t *find_reusable(pool_t *p, const engine_request_t *r) {
     session_t *best = NULL;
     for (size_t i = 0; i < p->count; i++) {
         session_t *s = p->sessions[i];
-        if (!session_is_warm(s) || strcmp(session_model(s), r->model) != 0) continue;
+        if (!session_is_warm(s) || strcmp(session_model(s), r->model) != 0 || !session_fits_system(s, r->system))
+            continue;
         if (!best || session_state(s) == SESSION_READY) best = s;
     }
     return best;
 }
 
-/* The least recently used idle session, else a warm one. */
+/* The least recently used idle session, else a warm one, else the least recently parked one. */
 static session_t *find_victim(pool_t *p) {
     session_t *victim = NULL;
     for (size_t i = 0; i < p->count; i++) {
@@ -177,13 +202,23 @@ static session_t *find_victim(pool_t *p) {
     if (victim) return victim;
     for (size_t i = 0; i < p->count; i++)
         if (session_is_warm(p->sessions[i])) return p->sessions[i];
-    return NULL;
+    /* Last, a session parked on client tool calls: its follow-up can still be served from a transcript. */
+    for (size_t i = 0; i < p->count; i++) {
+        session_t *s = p->sessions[i];
+        if (session_state(s) == SESSION_WAITING && (!victim || session_last_used(s) < session_last_used(victim))) victim = s;
+    }
+    return victim;
 }
 
 /* 1: running, 0: no room (queue it), -1: failed (*err). may_spawn false: only a session that
  * already fits may take it (others are waiting for room). */
 static int pool_place(pool_t *p, pool_job_t *job, bool may_spawn, engine_error_t *err) {
     const engine_request_t *r = job->req;
+    session_t *parked = r->has_tool_results ? find_parked(p, r) : NULL;
+    if (parked && session_resume_turn(parked, r, &job->sink, job->sink_arg) == 0) {
+        job->session = parked;
+        return 1;
+    }
     for (int attempt = 0; attempt < 3; attempt++) {
         session_t *s = find_reusable(p, r);
         if (!s && !may_spawn) return 0;
@@ -194,9 +229,11 @@ static int pool_place(pool_t *p, pool_job_t *job, bool may_spawn, engine_error_t
                 pool_close_session(p, victim, "evicted to make room");
             }
             bool has_history = engine_request_has_history(r);
-            session_spawn_t sp = {.model = r->model, .effort = r->effort, .tools = r->tools, .client = r->client,
+            session_spawn_t sp = {.model = r->model, .system = r->system, .effort = r->effort, .tools = r->tools,
+                                  .client = r->client,
                                   .seed_messages = has_history ? r->messages : NULL,
-                                  .seed_count = has_history ? r->message_count - 1 : 0};
+                                  .seed_count = has_history ? r->message_count - !r->has_tool_results : 0,
+                                  .resumes_tool_turn = has_history && r->has_tool_results};
             s = pool_spawn(p, &sp, err);
             if (!s) return -1;
         }
@@ -263,6 +300,31 @@ static void pool_schedule(pool_t *p) {
 }
 
 /* ---- public ---- */
+
+void pool_use_stdio(pool_t *p, session_t *failed) {
+    p->ws_failed = failed;
+    p->env.ws = NULL;
+}
+
+void pool_requeue(pool_t *p, pool_job_t *job) {
+    job->session = NULL;
+    if (p->is_shutting_down) {
+        engine_error_t err = {.kind = ENGINE_ERR_UNAVAILABLE, .http_status = 503, .message = "the proxy is shutting down"};
+        job->sink.on_error(job->sink_arg, &err);
+        return;
+    }
+    /* At the head: it was placed before anything now waiting. */
+    job->deadline_ms = uv_now(p->env.loop) + (uint64_t)p->cfg->queue_timeout_ms;
+    job->is_queued = true;
+    job->prev = NULL;
+    job->next = p->queue_head;
+    if (p->queue_head) p->queue_head->prev = job;
+    else p->queue_tail = job;
+    p->queue_head = job;
+    p->queue_len++;
+    queue_arm(p);
+    pool_schedule(p);
+}
 
 pool_t *pool_new(const session_env_t *env) {
     pool_t *p = calloc(1, sizeof *p);

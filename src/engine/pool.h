@@ -8,7 +8,9 @@
  * - A new conversation without tools takes a warm process of its model (spawned ahead, not yet
  *   initialized, so its system prompt still goes into initialize); anything else spawns a process
  *   (with the history seeded as a transcript when there is one).
- * - To make room, idle sessions are evicted least recently used first, then warm ones.
+ * - A request carrying tool results goes to the session parked on those tool calls (WAITING); when there
+ *   is none (proxy restarted, session released), a new process gets the whole history, results included.
+ * - To make room, idle sessions are evicted least recently used first, then warm ones, then parked ones.
  * - warmSessions processes of the default model are kept ready while there is room and nobody waits;
  *   a warm process that dies unused delays the next one (1 s, doubling to 60 s).
  */
@@ -44,6 +46,10 @@ void pool_free(pool_t *p);
 void pool_start(pool_t *p);
 /* Run the job on a session now, or queue it. Returns 0, or -1 with *err (never calls the sink then). */
 int pool_submit(pool_t *p, pool_job_t *job, engine_error_t *err);
+/* A job a session bounced (session_sink_t.on_bounced): place it again, ahead of the queue. */
+void pool_requeue(pool_t *p, pool_job_t *job);
+/* WebSocket CLIs do not connect: spawn later processes on stdio (failed: the session that showed it). */
+void pool_use_stdio(pool_t *p, session_t *failed);
 /* The job's consumer left (not from inside one of its sink callbacks). */
 void pool_cancel(pool_t *p, pool_job_t *job);
 /* Fail queued jobs, end every session; done runs once every child is reaped. */

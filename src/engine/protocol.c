@@ -254,26 +254,43 @@ void proto_extract_upstream_message(const char *text, char *out, size_t out_len)
     copy_text(out, out_len, p, n);
 }
 
+int proto_error_status(const char *text) {
+    if (!text) return 0;
+    /* 2.1.100 words an unknown model without the status (and calls it "invalid_request"). */
+    if (strstr(text, "There's an issue with the selected model")) return 404;
+    const char *p = strstr(text, "API Error: ");
+    if (!p) return 0;
+    p += strlen("API Error: ");
+    if (!strncmp(p, "Request rejected (", 18)) p += 18;
+    int status = 0;
+    for (int i = 0; i < 3 && *p >= '0' && *p <= '9'; i++, p++) status = status * 10 + (*p - '0');
+    return status >= 400 && status <= 599 && !(*p >= '0' && *p <= '9') ? status : 0;
+}
+
 void proto_map_error(int status, const char *kind, const char *message, engine_error_t *out) {
     if (!kind) kind = "";
+    /* A known HTTP status decides; the CLI's error kind only stands in when there is none. */
+    bool by_kind = status < 400;
+#define KIND_IS(k) (by_kind && !strcmp(kind, k))
     *out = (engine_error_t){.kind = ENGINE_ERR_UPSTREAM, .http_status = 500, .message = message};
-    if (status == 400 || status == 413 || status == 422 || !strcmp(kind, "invalid_request")) {
+    if (status == 400 || status == 413 || status == 422 || KIND_IS("invalid_request")) {
         out->kind = ENGINE_ERR_INVALID_REQUEST;
         out->http_status = status == 413 ? 413 : 400;
-    } else if (status == 401 || !strcmp(kind, "authentication_failed")) {
+    } else if (status == 401 || KIND_IS("authentication_failed")) {
         out->kind = ENGINE_ERR_AUTHENTICATION;
         out->http_status = 401;
-    } else if (status == 403 || !strcmp(kind, "billing_error") || !strcmp(kind, "permission_denied")) {
+    } else if (status == 403 || KIND_IS("billing_error") || KIND_IS("permission_denied")) {
         out->kind = ENGINE_ERR_PERMISSION;
         out->http_status = 403;
-    } else if (status == 404 || !strcmp(kind, "model_not_found")) {
+    } else if (status == 404 || KIND_IS("model_not_found")) {
         out->kind = ENGINE_ERR_NOT_FOUND;
         out->http_status = 404;
-    } else if (status == 429 || !strcmp(kind, "rate_limit")) {
+    } else if (status == 429 || KIND_IS("rate_limit")) {
         out->kind = ENGINE_ERR_RATE_LIMIT;
         out->http_status = 429;
-    } else if (status == 529 || !strcmp(kind, "overloaded")) {
+    } else if (status == 529 || KIND_IS("overloaded")) {
         out->kind = ENGINE_ERR_OVERLOADED;
         out->http_status = 529;
     }
+#undef KIND_IS
 }

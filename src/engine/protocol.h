@@ -68,6 +68,10 @@ char *proto_build_permission(const char *request_id, bool allow, yyjson_val *inp
  * "API Error: 500 text. This is a server-side issue..." → "text"; otherwise the text itself. */
 void proto_extract_upstream_message(const char *text, char *out, size_t out_len);
 
+/* The HTTP status in the CLI's error text ("API Error: 429 {json}", "API Error: Request rejected (429) · ...",
+ * 2.1.100's unknown-model wording → 404), for CLIs whose result has no api_error_status; 0 if none. */
+int proto_error_status(const char *text);
+
 /* Map a failed result (api_error_status, the synthetic assistant line's "error" kind) to an engine
  * error. message is borrowed into out. */
 void proto_map_error(int api_error_status, const char *error_kind, const char *message, engine_error_t *out);

@@ -82,6 +82,34 @@ static int check_stops(engine_request_t *r, yyjson_val *stops, char *err, size_t
     return 0;
 }
 
+/* tool_choice → the tools offered and the reminder (see tool_choice.h). */
+static int plan_tools(engine_request_t *r, yyjson_val *body, yyjson_val *tools, char *err, size_t err_len) {
+    if (tool_choice_parse(yyjson_obj_get(body, "tool_choice"), &r->tool_choice, err, err_len)) return -1;
+    r->has_tool_results = tool_choice_has_results(r->last_content);
+    yyjson_mut_doc *doc = yyjson_mut_doc_new(NULL);
+    if (!doc) return bad(err, err_len, "out of memory");
+    yyjson_mut_val *root = yyjson_mut_obj(doc), *offered = NULL, *content = NULL;
+    yyjson_mut_doc_set_root(doc, root);
+    int rc = tool_choice_offered(&r->tool_choice, tools, tool_choice_history_has_tools(r->messages), doc, &offered,
+                                 err, err_len);
+    char reminder[TOOL_CHOICE_MAX_REMINDER];
+    if (!rc && tool_choice_reminder(&r->tool_choice, offered != NULL, reminder, sizeof reminder)) {
+        r->tool_reminder = strdup(reminder);
+        /* A fresh user turn carries it; a follow-up carries it in its last tool result (session_tools.c). */
+        if (!r->has_tool_results) content = tool_choice_append_text(doc, r->last_content, reminder);
+        if (!r->tool_reminder || (!r->has_tool_results && !content)) rc = bad(err, err_len, "out of memory");
+    }
+    if (!rc && offered) yyjson_mut_obj_add_val(doc, root, "tools", offered);
+    if (!rc && content) yyjson_mut_obj_add_val(doc, root, "content", content);
+    if (!rc && (r->tools_doc = yyjson_mut_doc_imut_copy(doc, NULL)) == NULL) rc = bad(err, err_len, "out of memory");
+    yyjson_mut_doc_free(doc);
+    if (rc) return -1;
+    yyjson_val *planned = yyjson_doc_get_root(r->tools_doc);
+    r->tools = yyjson_obj_get(planned, "tools");
+    if (content) r->last_content = yyjson_obj_get(planned, "content");
+    return 0;
+}
+
 int engine_request_init(engine_request_t *r, const turn_request_t *req, const char *mode, char *err, size_t err_len) {
     memset(r, 0, sizeof *r);
     if (!yyjson_is_obj(req->body)) return bad(err, err_len, "the request body must be a JSON object");
@@ -101,7 +129,7 @@ int engine_request_init(engine_request_t *r, const turn_request_t *req, const ch
         bad(err, err_len, "tools: must be an array");
         goto fail;
     }
-    r->tools = yyjson_arr_size(tools) ? tools : NULL;
+    if (plan_tools(r, body, tools, err, err_len)) goto fail;
     if (check_stops(r, yyjson_obj_get(body, "stop_sequences"), err, err_len)) goto fail;
     yyjson_val *mt = yyjson_obj_get(body, "max_tokens");
     if (mt && !yyjson_is_null(mt)) {
@@ -151,6 +179,8 @@ fail:
 void engine_request_free(engine_request_t *r) {
     yyjson_doc_free(r->doc);
     yyjson_doc_free(r->json_schema);
+    yyjson_doc_free(r->tools_doc);
+    free(r->tool_reminder);
     free(r->json_schema_text);
     free(r->system);
     free(r->effort);

@@ -11,6 +11,7 @@
 
 #include "engine/engine.h"
 #include "engine/fingerprint.h"
+#include "engine/tool_choice.h"
 #include "engine/turn.h"
 
 typedef struct {
@@ -19,8 +20,13 @@ typedef struct {
     char *system;             /* the system prompt's text ("" when none) */
     yyjson_val *messages;
     size_t message_count;
-    yyjson_val *last_content; /* the final user message's content: what is sent to the CLI */
-    yyjson_val *tools;        /* NULL when none */
+    yyjson_val *last_content; /* the final user message's content: what is sent to the CLI (with the
+                               * tool_choice reminder, when there is one) */
+    yyjson_val *tools;        /* the tools offered to the model (tool_choice applied); NULL when none */
+    tool_choice_t tool_choice;
+    char *tool_reminder;      /* the tool_choice instruction (<system-reminder> text), or NULL */
+    bool has_tool_results;    /* the final user message answers tool calls (a client-tools follow-up) */
+    yyjson_doc *tools_doc;    /* owns tools and last_content when tool_choice changed them */
     const char *stop_sequences[TURN_MAX_STOP_SEQUENCES];
     size_t stop_count;
     int64_t max_tokens;       /* 0 = not given */

@@ -61,6 +61,7 @@ static void session_on_timer_closed(uv_handle_t *h) {
     free(s->cwd);
     free(s->config_dir);
     free(s->transcript_path);
+    free(s->spawn_system);
     free(s->client);
     free(s->error_kind);
     free(s->error_text);
@@ -86,12 +87,17 @@ static void sink_error(session_t *s, const engine_error_t *err) {
     sink.on_error(arg, err);
 }
 
+static int send_interrupt(session_t *s);
+
 void session_close(session_t *s, const char *reason) {
     if (s->state == SESSION_CLOSING) return;
     log_info("session.close", "session=%s pid=%d reason=\"%s\" turns=%d", s->id,
              s->process ? process_pid(s->process) : 0, reason, s->turns);
     engine_error_t err = {.kind = ENGINE_ERR_UNAVAILABLE, .http_status = 503, .message = reason};
     sink_error(s, &err);
+    /* A CLI parked on client tool calls answers them with an error on its way out and asks the model
+     * again: stop its turn first. */
+    if (s->state == SESSION_WAITING && s->is_initialized) send_interrupt(s);
     s->state = SESSION_CLOSING;
     uv_timer_stop(&s->timer);
     if (s->transport) transport_close(s->transport);
@@ -112,13 +118,36 @@ void session_fail(session_t *s, engine_error_kind_t kind, int status, const char
     session_close(s, message);
 }
 
+void session_ws_failed(session_t *s, engine_error_kind_t kind, int status, const char *message) {
+    if (s->state == SESSION_CLOSING) return;
+    if (s->env.on_ws_unreachable) s->env.on_ws_unreachable(s->env.ws_arg, s, message);
+    if (s->has_sink && s->sink.on_bounced) {
+        /* The CLI never saw the turn and the client saw nothing: another process can take it. */
+        log_info("session.turn_bounced", "session=%s", s->id);
+        s->has_sink = false;
+        s->sink.on_bounced(s->sink_arg);
+    }
+    session_fail(s, kind, status, message);
+}
+
 /* ---- timers ---- */
+
+uint64_t session_ws_connect_ms(const session_t *s) {
+    uint64_t start = (uint64_t)s->env.cfg->start_timeout_ms;
+    return start < SESSION_WS_CONNECT_TIMEOUT_MS ? start : SESSION_WS_CONNECT_TIMEOUT_MS;
+}
 
 static void session_on_timer(uv_timer_t *t) {
     session_t *s = t->data;
     char msg[160];
     switch (s->timer_kind) {
     case TIMER_START:
+        if (s->env.ws && !s->is_connected) {
+            snprintf(msg, sizeof msg, "the Claude Code CLI did not connect to the WebSocket within %llu ms",
+                     (unsigned long long)session_ws_connect_ms(s));
+            session_ws_failed(s, ENGINE_ERR_TIMEOUT, 504, msg);
+            break;
+        }
         snprintf(msg, sizeof msg, "the Claude Code CLI did not start within %ld ms", s->env.cfg->start_timeout_ms);
         session_fail(s, ENGINE_ERR_TIMEOUT, 504, msg);
         break;
@@ -126,10 +155,7 @@ static void session_on_timer(uv_timer_t *t) {
         snprintf(msg, sizeof msg, "the Claude Code CLI was silent for %ld ms", s->env.cfg->stall_timeout_ms);
         session_fail(s, ENGINE_ERR_TIMEOUT, 504, msg);
         break;
-    case TIMER_TOOL:
-        snprintf(msg, sizeof msg, "no tool result within %ld ms", s->env.cfg->tool_result_timeout_ms);
-        session_fail(s, ENGINE_ERR_TIMEOUT, 504, msg);
-        break;
+    case TIMER_TOOL: session_on_tool_timeout(s); break;
     case TIMER_IDLE: session_close(s, "idle timeout"); break;
     case TIMER_DRAIN: session_close(s, "interrupted turn did not end"); break;
     case TIMER_EXIT_EOF: session_fail(s, ENGINE_ERR_CLI_FAILED, 502, "the Claude Code CLI exited"); break;
@@ -203,18 +229,38 @@ static bool session_emit(void *arg, yyjson_val *event) {
     return false;
 }
 
-int session_run_turn(session_t *s, const engine_request_t *req, const session_sink_t *sink, void *sink_arg) {
-    if (s->state != SESSION_READY && s->state != SESSION_STARTING && s->state != SESSION_IDLE) return -EBUSY;
+int session_begin_response(session_t *s, const engine_request_t *req) {
     turn_stream_free(s->stream);
     fingerprint_free(s->conversation);
     turn_stream_options_t o = {.stop_sequences = req->stop_sequences, .stop_count = req->stop_count,
-                               .max_tokens = req->max_tokens, .model = req->model, .emit = session_emit, .arg = s};
+                               .max_tokens = req->max_tokens, .model = req->model, .emit = session_emit, .arg = s,
+                               .has_structured_output = req->json_schema != NULL};
     s->stream = turn_stream_new(&o);
     s->conversation = fingerprint_dup(req->conversation);
-    if (!s->stream || !s->conversation) goto fail;
     free(s->error_kind);
     free(s->error_text);
     s->error_kind = s->error_text = NULL;
+    tools_set_choice(s->tools, &req->tool_choice);
+    return s->stream && s->conversation ? 0 : -ENOMEM;
+}
+
+void session_attach(session_t *s, const engine_request_t *req, const session_sink_t *sink, void *sink_arg) {
+    s->sink = *sink;
+    s->sink_arg = sink_arg;
+    s->has_sink = true;
+    session_set_paused(s, false);
+    s->state = SESSION_BUSY;
+    s->turns++;
+    s->last_used_ms = uv_now(s->env.loop);
+    free(s->client);
+    s->client = strdup(req->client);
+}
+
+int session_run_turn(session_t *s, const engine_request_t *req, const session_sink_t *sink, void *sink_arg) {
+    if (s->state != SESSION_READY && s->state != SESSION_STARTING && s->state != SESSION_IDLE) return -EBUSY;
+    if (session_begin_response(s, req) != 0) goto fail;
+    tools_reset_awaited(s->tools);
+    s->is_split_turn = false;
     size_t len = 0;
     if (!s->is_init_sent) {
         snprintf(s->init_id, sizeof s->init_id, "cwp-init-%u", ++s->control_seq);
@@ -236,17 +282,14 @@ int session_run_turn(session_t *s, const engine_request_t *req, const session_si
     } else {
         session_set_timer(s, TIMER_STALL, (uint64_t)s->env.cfg->stall_timeout_ms);
     }
-    char *user = proto_build_user(req->last_content, &len);
-    if (session_send(s, user, len) != 0) goto fail;
-    s->sink = *sink;
-    s->sink_arg = sink_arg;
-    s->has_sink = true;
-    session_set_paused(s, false);
-    s->state = SESSION_BUSY;
-    s->turns++;
-    s->last_used_ms = uv_now(s->env.loop);
-    free(s->client);
-    s->client = strdup(req->client);
+    if (s->resumes_tool_turn) {
+        s->resumes_tool_turn = false; /* the CLI continues the seeded turn on its own */
+        s->is_split_turn = true;
+    } else {
+        char *user = proto_build_user(req->last_content, &len);
+        if (session_send(s, user, len) != 0) goto fail;
+    }
+    session_attach(s, req, sink, sink_arg);
     log_info("session.turn", "session=%s request_id=%s model=%s messages=%zu reused=%d", s->id, req->request_id,
              s->model, req->message_count, s->turns > 1);
     return 0;
@@ -270,11 +313,15 @@ void session_on_result(session_t *s, yyjson_val *root) {
         session_close(s, "turn interrupted");
         return;
     }
+    if (s->state == SESSION_WAITING) {
+        session_close(s, "the turn ended without the client's tool results");
+        return;
+    }
     if (!s->has_sink || !s->stream) return;
     if (yyjson_get_bool(yyjson_obj_get(root, "is_error"))) {
         yyjson_val *st = yyjson_obj_get(root, "api_error_status");
-        int status = yyjson_is_int(st) ? (int)yyjson_get_sint(st) : 0;
         const char *text = s->error_text ? s->error_text : yyjson_get_str(yyjson_obj_get(root, "result"));
+        int status = yyjson_is_int(st) ? (int)yyjson_get_sint(st) : proto_error_status(text);
         const char *subtype = yyjson_get_str(yyjson_obj_get(root, "subtype"));
         char msg[1024];
         if (text) proto_extract_upstream_message(text, msg, sizeof msg);
@@ -289,7 +336,10 @@ void session_on_result(session_t *s, yyjson_val *root) {
         return;
     }
     turn_stream_status_t ts;
-    yyjson_doc *msg = turn_stream_finish(s->stream, usage, &ts);
+    /* A turn split at client tool calls: the result's usage covers every response; this one's is its own. */
+    yyjson_doc *own = s->is_split_turn ? yyjson_read("{}", 2, 0) : NULL;
+    yyjson_doc *msg = turn_stream_finish(s->stream, own ? yyjson_doc_get_root(own) : usage, &ts);
+    yyjson_doc_free(own);
     if (!msg) {
         session_fail(s, ENGINE_ERR_CLI_FAILED, 502, ts == TURN_STREAM_GONE ? "client gone" : "cannot assemble the answer");
         return;
@@ -375,6 +425,7 @@ session_t *session_spawn(const session_env_t *env, const session_spawn_t *sp, co
     s->owner = *owner;
     s->state = SESSION_STARTING;
     s->is_warm = sp->is_warm;
+    s->resumes_tool_turn = sp->resumes_tool_turn;
     s->created_ms = s->last_used_ms = s->spawn_ms = uv_now(env->loop);
     unsigned char rnd[8];
     if (RAND_bytes(rnd, sizeof rnd) != 1) goto oom_free;
@@ -387,6 +438,8 @@ session_t *session_spawn(const session_env_t *env, const session_spawn_t *sp, co
     s->timer.data = s;
     if (!s->model || !s->client || !s->tools || (sp->effort && !s->effort)) goto fail_setup;
     if (sp->tools && tools_set(s->tools, sp->tools) != 0) goto fail_setup;
+    if (!cli_takes_init_system_prompt(env->cli) && !(s->spawn_system = strdup(sp->system ? sp->system : "")))
+        goto fail_setup;
     int rc = session_make_dirs(s, env);
     char uuid[TRANSCRIPT_UUID_LEN + 1];
     if (!rc && sp->seed_messages && sp->seed_count) rc = session_seed(s, sp, uuid);
@@ -426,8 +479,13 @@ session_state_t session_state(const session_t *s) { return s->state; }
 const char *session_id(const session_t *s) { return s->id; }
 const char *session_model(const session_t *s) { return s->model; }
 bool session_is_warm(const session_t *s) { return s->is_warm && !s->is_init_sent && s->state != SESSION_CLOSING; }
+bool session_was_warm(const session_t *s) { return s->is_warm && !s->is_init_sent; }
 bool session_has_tools(const session_t *s) { return tools_count(s->tools) > 0; }
 uint64_t session_last_used(const session_t *s) { return s->last_used_ms; }
+
+bool session_fits_system(const session_t *s, const char *system) {
+    return !s->spawn_system || !strcmp(s->spawn_system, system ? system : "");
+}
 
 bool session_holds(const session_t *s, const fingerprint_t *fp) {
     return s->state == SESSION_IDLE && s->has_held && !s->is_doomed && fingerprint_equal(&s->held, fp);

@@ -37,6 +37,10 @@
 #define SESSION_KILL_GRACE_MS 3000
 /* Garbage lines logged per session (the rest are counted). */
 #define SESSION_MAX_GARBAGE_LOGS 20
+/* Garbage lines a session may write before it counts as broken (a few stray lines are skipped). */
+#define SESSION_MAX_GARBAGE_LINES 100
+/* How long a WebSocket CLI may take to connect (at most startTimeoutMs) before stdio takes over. */
+#define SESSION_WS_CONNECT_TIMEOUT_MS 10000
 
 typedef enum {
     SESSION_STARTING,
@@ -54,6 +58,9 @@ typedef struct {
     bool (*on_rate_limit)(void *arg, yyjson_val *info); /* false: the consumer went away */
     void (*on_done)(void *arg, yyjson_val *message);    /* ends the turn */
     void (*on_error)(void *arg, const engine_error_t *err); /* ends the turn */
+    /* Optional, ends the turn: the session failed before the CLI saw the turn and nothing reached the
+     * consumer (a WebSocket CLI that never connected), so the turn can be placed again. */
+    void (*on_bounced)(void *arg);
 } session_sink_t;
 
 /* What every session shares (owned by the engine, outlives the sessions). */
@@ -68,6 +75,10 @@ typedef struct {
     const char *sessions_dir; /* <stateDir>/sessions: private homes and working directories */
     void (*on_reaped)(void *arg); /* a child is gone (the engine counts them for shutdown) */
     void *reaped_arg;
+    /* A CLI given --sdk-url never connected (it exited first, or the connect timeout passed): later
+     * sessions should use stdio. Called before s closes. */
+    void (*on_ws_unreachable)(void *arg, session_t *s, const char *why);
+    void *ws_arg;
 } session_env_t;
 
 typedef struct {
@@ -79,12 +90,17 @@ typedef struct {
 
 typedef struct {
     const char *model;
+    const char *system;        /* the system prompt ("" or NULL: none); used at spawn by CLIs that
+                                * ignore initialize's (see session_fits_system) */
     const char *effort;        /* or NULL */
     yyjson_val *tools;         /* the request's tools, offered through MCP; NULL = none */
     yyjson_val *seed_messages; /* history to load as a transcript, or NULL */
     size_t seed_count;         /* messages[0, seed_count) */
     const char *client;
     bool is_warm;
+    /* The seeded history ends with the client's tool results (a follow-up whose parked session is gone):
+     * the CLI resumes that interrupted turn by itself, so no user line is sent. */
+    bool resumes_tool_turn;
 } session_spawn_t;
 
 /* Spawn a process. NULL with *err filled when it cannot be started. */
@@ -95,6 +111,14 @@ session_t *session_spawn(const session_env_t *env, const session_spawn_t *sp, co
  * call. Returns 0, or negative when nothing could be sent (the session is then closing).
  */
 int session_run_turn(session_t *s, const engine_request_t *req, const session_sink_t *sink, void *sink_arg);
+/*
+ * Client tools (session_tools.c). A WAITING session ended its last response at client tool calls and
+ * holds the CLI waiting on them. session_awaits_tool: is tool_use_id one of those calls?
+ * session_resume_turn: the follow-up request (its final user message carries the tool results) answers
+ * them, and the turn's continuation streams into sink. Returns 0, or negative (nothing was sent).
+ */
+bool session_awaits_tool(const session_t *s, const char *tool_use_id);
+int session_resume_turn(session_t *s, const engine_request_t *req, const session_sink_t *sink, void *sink_arg);
 /* The turn's consumer left (outside a sink callback): no more sink calls; interrupt and recycle. */
 void session_detach_turn(session_t *s);
 /* End the session; a turn still attached gets on_error (503, reason). */
@@ -109,7 +133,11 @@ const char *session_state_name(session_state_t state);
 const char *session_id(const session_t *s);
 const char *session_model(const session_t *s);
 bool session_is_warm(const session_t *s);
+/* Spawned warm and never given a turn, whatever its state now (closing included). */
+bool session_was_warm(const session_t *s);
 bool session_has_tools(const session_t *s);
+/* Can this session's first turn have this system prompt? Always, unless its CLI took it at spawn. */
+bool session_fits_system(const session_t *s, const char *system);
 /* IDLE and holding exactly this conversation. */
 bool session_holds(const session_t *s, const fingerprint_t *fp);
 uint64_t session_last_used(const session_t *s);

@@ -28,6 +28,7 @@ struct session_s {
     char *dir, *home, *cwd; /* dir = <sessions_dir>/<id>; cwd is the work dir in agent mode */
     char *config_dir;       /* the child's CLAUDE_CONFIG_DIR */
     char *transcript_path;  /* the seeded history, removed at the end */
+    char *spawn_system;     /* the system prompt given at spawn (CLIs that ignore initialize's), or NULL */
     transport_t *transport;
     process_t *process;
     tools_t *tools;
@@ -35,6 +36,7 @@ struct session_s {
     session_timer_t timer_kind;
     char init_id[32];
     unsigned control_seq;
+    bool is_connected; /* the transport opened (a WebSocket CLI connected) */
     bool is_init_sent, is_initialized, is_warm, is_draining, is_doomed, is_finished, saw_first_line, is_paused;
     /* the turn */
     session_sink_t sink;
@@ -45,6 +47,9 @@ struct session_s {
     fingerprint_t held;              /* the conversation an IDLE session holds */
     bool has_held;
     char *error_kind, *error_text;   /* from the CLI's synthetic error message */
+    /* client tools */
+    bool resumes_tool_turn;  /* seeded with tool results: the first turn sends no user line */
+    bool is_split_turn;      /* this CLI turn was split into several responses at client tool calls */
     /* for the dashboard and logs */
     uint64_t created_ms, last_used_ms, spawn_ms;
     int turns;
@@ -55,14 +60,28 @@ struct session_s {
 };
 
 void session_set_timer(session_t *s, session_timer_t kind, uint64_t ms);
+/* The connect deadline of a WebSocket CLI: SESSION_WS_CONNECT_TIMEOUT_MS, at most startTimeoutMs. */
+uint64_t session_ws_connect_ms(const session_t *s);
 /* Send a line we built (takes it, even on failure). */
 int session_send(session_t *s, char *line, size_t len);
 void session_fail(session_t *s, engine_error_kind_t kind, int status, const char *message);
+/* A WebSocket CLI never connected: stdio from now on, the turn (if any) goes back to the pool, s ends. */
+void session_ws_failed(session_t *s, engine_error_kind_t kind, int status, const char *message);
 void session_drain(session_t *s);
 void session_on_result(session_t *s, yyjson_val *root);
 void session_on_cut(session_t *s);
 /* The process is gone (or never started): clean up the disk, then free the session. */
 void session_finish_after_exit(session_t *s);
+/* A new client response for req: a fresh turn_stream and conversation, the turn's tool_choice. */
+int session_begin_response(session_t *s, const engine_request_t *req);
+/* Attach the turn's consumer: BUSY from now on. */
+void session_attach(session_t *s, const engine_request_t *req, const session_sink_t *sink, void *sink_arg);
+/* session_tools.c: the client-tools side of the CLI's traffic. */
+void session_on_mcp(session_t *s, yyjson_val *control_request);
+bool session_allows_tool(const session_t *s, const char *tool_name);
+/* After a stream event or a tools/call: end the response at the client's tool calls if it is time. */
+void session_check_tool_stop(session_t *s);
+void session_on_tool_timeout(session_t *s);
 /* session_io.c: spawn the process with its transport. Returns 0 or a negative uv error. */
 int session_start_process(session_t *s, const char *resume_id);
 

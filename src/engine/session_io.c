@@ -1,8 +1,10 @@
 /* A session's traffic: starting the process with its transport, and every line the CLI writes. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine/ndjson.h"
 #include "engine/protocol.h"
@@ -23,9 +25,10 @@ static void answer_permission(session_t *s, const proto_line_t *l) {
     yyjson_val *input = yyjson_obj_get(req, "input");
     bool is_client_tool = tool && !strncmp(tool, CLIENT_TOOL_PREFIX, strlen(CLIENT_TOOL_PREFIX));
     bool is_agent = s->env.cfg->mode == MODE_AGENT;
-    bool allow = is_client_tool || (is_agent && s->env.cfg->auto_approve_tool);
+    bool allow = is_client_tool ? session_allows_tool(s, tool) : (is_agent && s->env.cfg->auto_approve_tool);
     char why[256];
-    if (is_agent) snprintf(why, sizeof why, "The proxy does not allow %s (autoApproveTool is off).", tool ? tool : "this tool");
+    if (is_client_tool) snprintf(why, sizeof why, "The request's tool_choice does not allow %s now.", tool);
+    else if (is_agent) snprintf(why, sizeof why, "The proxy does not allow %s (autoApproveTool is off).", tool ? tool : "this tool");
     else snprintf(why, sizeof why, "%s is not available.", tool ? tool : "This tool");
     log_info("session.permission", "session=%s tool=%s allow=%d", s->id, tool ? tool : "-", allow);
     size_t len = 0;
@@ -33,25 +36,12 @@ static void answer_permission(session_t *s, const proto_line_t *l) {
     session_send(s, line, len);
 }
 
-static void answer_mcp(session_t *s, const proto_line_t *l) {
-    char *reply = NULL;
-    size_t len = 0;
-    tools_outcome_t out = tools_handle(s->tools, l->root, &reply, &len);
-    if (reply) session_send(s, reply, len);
-    if (out == TOOLS_PENDING && s->state == SESSION_BUSY) {
-        /* The model called a client tool: the CLI now waits for its result (next issue: end the HTTP
-         * response here and resume on the client's tool_result). */
-        s->state = SESSION_WAITING;
-        session_set_timer(s, TIMER_TOOL, (uint64_t)s->env.cfg->tool_result_timeout_ms);
-    }
-}
-
 static void on_control_request(session_t *s, const proto_line_t *l) {
     size_t len = 0;
     if (!strcmp(l->subtype, "can_use_tool")) {
         answer_permission(s, l);
     } else if (!strcmp(l->subtype, "mcp_message")) {
-        answer_mcp(s, l);
+        session_on_mcp(s, l->root);
     } else {
         char msg[128];
         snprintf(msg, sizeof msg, "Unsupported control request subtype: %.64s", l->subtype);
@@ -80,7 +70,7 @@ static void on_control_response(session_t *s, const proto_line_t *l) {
 static void on_stream_event(session_t *s, yyjson_val *root) {
     if (!s->has_sink || !s->stream || s->is_draining) return;
     switch (turn_stream_feed(s->stream, yyjson_obj_get(root, "event"))) {
-    case TURN_STREAM_OK: break;
+    case TURN_STREAM_OK: session_check_tool_stop(s); break;
     case TURN_STREAM_CUT: session_on_cut(s); break;
     case TURN_STREAM_GONE: session_drain(s); break;
     case TURN_STREAM_FAILED:
@@ -113,8 +103,10 @@ static void on_system(session_t *s, const proto_line_t *l) {
     }
 }
 
+/* The CLI reports rate-limit headers once the upstream response is complete, i.e. after the stream
+ * events: pass them on whenever they come within the turn (a non-streamed answer can still carry them). */
 static void on_rate_limit(session_t *s, yyjson_val *root) {
-    if (!s->has_sink || !s->stream || s->is_draining || turn_stream_has_started(s->stream)) return;
+    if (!s->has_sink || !s->stream || s->is_draining) return;
     if (!s->sink.on_rate_limit) return;
     yyjson_val *info = yyjson_obj_get(root, "rate_limit_info");
     if (!s->sink.on_rate_limit(s->sink_arg, info ? info : root)) session_drain(s);
@@ -146,6 +138,8 @@ static void session_on_line(void *arg, const char *line, size_t len) {
     proto_parse_line(line, len, &l);
     if (l.kind == PROTO_GARBAGE) {
         log_garbage(s, line, len);
+        if (s->garbage_lines > SESSION_MAX_GARBAGE_LINES)
+            session_fail(s, ENGINE_ERR_CLI_FAILED, 502, "the Claude Code CLI wrote garbage");
         return;
     }
     /* Silence is what times out, not length: every line during a turn restarts the clock. */
@@ -158,7 +152,9 @@ static void session_on_line(void *arg, const char *line, size_t len) {
     case PROTO_CONTROL_REQUEST: on_control_request(s, &l); break;
     case PROTO_CONTROL_RESPONSE: on_control_response(s, &l); break;
     case PROTO_CONTROL_CANCEL:
-        if (l.request_id) tools_cancel(s->tools, l.request_id);
+        /* A parked turn that goes on without the client's result no longer matches what the client holds. */
+        if (l.request_id && tools_cancel(s->tools, l.request_id) && s->state == SESSION_WAITING)
+            session_close(s, "the CLI withdrew a client tool call");
         break;
     case PROTO_SYSTEM: on_system(s, &l); break;
     case PROTO_RATE_LIMIT: on_rate_limit(s, l.root); break;
@@ -169,8 +165,14 @@ static void session_on_line(void *arg, const char *line, size_t len) {
 
 static void session_on_open(void *arg) {
     session_t *s = arg;
+    if (s->state == SESSION_CLOSING) return;
+    s->is_connected = true;
+    if (s->timer_kind == TIMER_START) {
+        /* The connect deadline is met; a turn given meanwhile now waits for initialize's answer. */
+        if (s->is_init_sent) session_set_timer(s, TIMER_START, (uint64_t)s->env.cfg->start_timeout_ms);
+        else session_set_timer(s, TIMER_NONE, 0);
+    }
     if (s->state != SESSION_STARTING) return;
-    if (s->timer_kind == TIMER_START && !s->is_init_sent) session_set_timer(s, TIMER_NONE, 0);
     s->state = SESSION_READY;
     if (s->owner.on_available) s->owner.on_available(s->owner.owner, s);
 }
@@ -186,6 +188,52 @@ static void session_on_closed(void *arg, int reason) {
 
 static void session_on_exit(void *arg, int64_t status, int signal);
 
+static int write_file(const char *path, const char *text) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return -errno;
+    size_t left = strlen(text);
+    while (left) {
+        ssize_t w = write(fd, text, left);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) {
+            int rc = -errno;
+            close(fd);
+            return rc;
+        }
+        text += w;
+        left -= (size_t)w;
+    }
+    return close(fd) == 0 ? 0 : -errno;
+}
+
+/* A CLI that ignores initialize's systemPrompt gets it here, in a file: never on argv. api mode replaces
+ * Claude Code's prompt (an empty file too); agent mode appends to it, when there is something. */
+static int session_prompt_file(session_t *s, cli_launch_t *launch, char *path, size_t path_len) {
+    if (!s->spawn_system) return 0;
+    bool is_agent = s->env.cfg->mode == MODE_AGENT;
+    if (is_agent && !*s->spawn_system) return 0;
+    snprintf(path, path_len, "%s/system-prompt.txt", s->dir);
+    int rc = write_file(path, s->spawn_system);
+    if (rc) return rc;
+    launch->system_prompt_file = path;
+    launch->is_prompt_appended = is_agent;
+    return 0;
+}
+
+/* base plus the switch that makes the CLI continue a resumed turn that ended with tool results (it adds
+ * "Continue from where you left off." to the seeded results instead of waiting for a user line). Only
+ * the pointers are copied: cli_build_env copies the strings. NULL when out of memory. */
+static char *const *resume_env(char *const *base) {
+    static const char on[] = "CLAUDE_CODE_RESUME_INTERRUPTED_TURN=1";
+    size_t n = 0;
+    while (base && base[n]) n++;
+    const char **env = calloc(n + 2, sizeof *env);
+    if (!env) return NULL;
+    for (size_t i = 0; i < n; i++) env[i] = base[i];
+    env[n] = on;
+    return (char *const *)env;
+}
+
 int session_start_process(session_t *s, const char *resume_id) {
     transport_events_t ev = {.on_line = session_on_line, .on_open = session_on_open, .on_closed = session_on_closed};
     char url[WS_URL_MAX], token[WS_TOKEN_MAX];
@@ -199,8 +247,16 @@ int session_start_process(session_t *s, const char *resume_id) {
     if (!s->transport) return UV_ENOMEM;
     cli_launch_t launch = {.mode = s->env.cfg->mode, .model = s->model, .effort = s->effort,
                            .resume_id = resume_id, .sdk_url = s->env.ws ? url : NULL};
+    char prompt_path[4096];
+    int prc = session_prompt_file(s, &launch, prompt_path, sizeof prompt_path);
+    if (prc) return prc;
     char **argv = cli_build_argv(s->env.cfg->claude_path, &launch);
-    char **envv = cli_build_env(s->env.base_env, s->home, s->config_dir, s->env.ws ? token : NULL);
+    char *const *resume_base = s->resumes_tool_turn ? resume_env(s->env.base_env) : NULL;
+    char **envv = (!s->resumes_tool_turn || resume_base)
+                      ? cli_build_env(resume_base ? resume_base : s->env.base_env, s->home, s->config_dir,
+                                      s->env.ws ? token : NULL)
+                      : NULL;
+    free((void *)resume_base);
     int rc = UV_ENOMEM;
     if (argv && envv) {
         process_options_t po = {
@@ -223,7 +279,7 @@ int session_start_process(session_t *s, const char *resume_id) {
     cli_strv_free(envv);
     if (rc) return rc;
     if (!s->env.ws) stdio_transport_start(s->transport);
-    else session_set_timer(s, TIMER_START, (uint64_t)s->env.cfg->start_timeout_ms); /* until it connects */
+    else session_set_timer(s, TIMER_START, session_ws_connect_ms(s)); /* until it connects */
     return 0;
 }
 
@@ -233,6 +289,14 @@ static void session_on_exit(void *arg, int64_t status, int signal) {
     s->term_signal = signal;
     if (s->state == SESSION_CLOSING) {
         session_finish_after_exit(s);
+        return;
+    }
+    if (s->env.ws && !s->is_connected) {
+        /* e.g. a CLI that refuses a loopback --sdk-url (2.1.121 and later) */
+        char msg[160];
+        snprintf(msg, sizeof msg, "the Claude Code CLI exited (status %d, signal %d) before connecting to the WebSocket",
+                 s->exit_status, s->term_signal);
+        session_ws_failed(s, ENGINE_ERR_CLI_FAILED, 502, msg);
         return;
     }
     /* Output may still be in the pipe: let EOF end the session, unless EOF never comes (a grandchild

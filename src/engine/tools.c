@@ -6,13 +6,20 @@
 #include "engine/protocol.h"
 
 #define MCP_PROTOCOL_VERSION "2025-06-18"
-#define CLIENT_TOOL_PREFIX "mcp__client__"
+
+typedef struct {
+    char *tool_use_id;
+    yyjson_doc *answer; /* the MCP tools/call result, once the client gave it; NULL until then */
+} awaited_t;
 
 struct tools_s {
     yyjson_doc *list; /* {"tools":[{name, description, inputSchema}]} ready to send */
     size_t count;
     tools_pending_t pending[TOOLS_MAX_PENDING];
     size_t pending_count;
+    awaited_t awaited[TOOLS_MAX_PENDING];
+    size_t awaited_count;
+    tool_choice_t choice;
 };
 
 tools_t *tools_new(void) {
@@ -32,9 +39,23 @@ static void pending_clear(tools_pending_t *p) {
     memset(p, 0, sizeof *p);
 }
 
+static void awaited_remove(tools_t *t, size_t i) {
+    free(t->awaited[i].tool_use_id);
+    yyjson_doc_free(t->awaited[i].answer);
+    /* Keep the order: the client is told about calls in this order, and unanswered ones are reported so. */
+    memmove(&t->awaited[i], &t->awaited[i + 1], (t->awaited_count - i - 1) * sizeof t->awaited[0]);
+    t->awaited_count--;
+    memset(&t->awaited[t->awaited_count], 0, sizeof t->awaited[0]);
+}
+
+void tools_reset_awaited(tools_t *t) {
+    while (t->awaited_count) awaited_remove(t, t->awaited_count - 1);
+}
+
 void tools_free(tools_t *t) {
     if (!t) return;
     for (size_t i = 0; i < t->pending_count; i++) pending_clear(&t->pending[i]);
+    tools_reset_awaited(t);
     yyjson_doc_free(t->list);
     free(t);
 }
@@ -98,6 +119,49 @@ static const char *tool_use_id_of(yyjson_val *params) {
     return yyjson_get_str(yyjson_obj_get(yyjson_obj_get(params, "_meta"), "claudecode/toolUseId"));
 }
 
+static size_t awaited_index(const tools_t *t, const char *tool_use_id) {
+    for (size_t i = 0; i < t->awaited_count; i++)
+        if (!strcmp(t->awaited[i].tool_use_id, tool_use_id)) return i;
+    return SIZE_MAX;
+}
+
+/* A tools/call: answered at once when the client already gave its result, else held. */
+static tools_outcome_t on_tools_call(tools_t *t, const char *request_id, yyjson_val *msg, char **reply, size_t *len) {
+    yyjson_val *params = yyjson_obj_get(msg, "params");
+    const char *tool_use_id = tool_use_id_of(params);
+    const char *name = yyjson_get_str(yyjson_obj_get(params, "name"));
+    if (!tool_use_id || !name || t->pending_count == TOOLS_MAX_PENDING) {
+        *reply = proto_build_control_error(request_id, "cannot hold this tool call", len);
+        return TOOLS_ERROR;
+    }
+    size_t a = awaited_index(t, tool_use_id);
+    if (a != SIZE_MAX && t->awaited[a].answer) {
+        yyjson_mut_doc *doc = yyjson_mut_doc_new(NULL);
+        yyjson_mut_val *result = doc ? yyjson_val_mut_copy(doc, yyjson_doc_get_root(t->awaited[a].answer)) : NULL;
+        *reply = result ? mcp_reply(request_id, yyjson_obj_get(msg, "id"), doc, result, len) : NULL;
+        if (!result) yyjson_mut_doc_free(doc);
+        if (!*reply) return TOOLS_ERROR;
+        awaited_remove(t, a);
+        return TOOLS_REPLIED;
+    }
+    tools_pending_t *p = &t->pending[t->pending_count];
+    yyjson_mut_doc *copy = yyjson_mut_doc_new(NULL);
+    if (copy) yyjson_mut_doc_set_root(copy, yyjson_val_mut_copy(copy, msg));
+    p->doc = copy ? yyjson_mut_doc_imut_copy(copy, NULL) : NULL;
+    yyjson_mut_doc_free(copy);
+    p->request_id = strdup(request_id);
+    p->tool_use_id = strdup(tool_use_id);
+    if (!strncmp(name, CLIENT_TOOL_PREFIX, strlen(CLIENT_TOOL_PREFIX))) name += strlen(CLIENT_TOOL_PREFIX);
+    p->name = strdup(name);
+    p->jsonrpc_id = yyjson_obj_get(yyjson_doc_get_root(p->doc), "id");
+    if (!p->doc || !p->request_id || !p->tool_use_id || !p->name) {
+        pending_clear(p);
+        return TOOLS_ERROR;
+    }
+    t->pending_count++;
+    return TOOLS_PENDING;
+}
+
 tools_outcome_t tools_handle(tools_t *t, yyjson_val *line, char **reply, size_t *reply_len) {
     *reply = NULL;
     const char *request_id = yyjson_get_str(yyjson_obj_get(line, "request_id"));
@@ -111,6 +175,7 @@ tools_outcome_t tools_handle(tools_t *t, yyjson_val *line, char **reply, size_t 
         *reply = proto_build_control_error(request_id, "unknown MCP server or message", reply_len);
         return TOOLS_ERROR;
     }
+    if (!strcmp(method, "tools/call")) return on_tools_call(t, request_id, msg, reply, reply_len);
     yyjson_mut_doc *doc = yyjson_mut_doc_new(NULL);
     if (!doc) return TOOLS_ERROR;
     yyjson_mut_val *result;
@@ -126,32 +191,6 @@ tools_outcome_t tools_handle(tools_t *t, yyjson_val *line, char **reply, size_t 
         yyjson_mut_obj_add_val(doc, result, "serverInfo", info);
     } else if (!strcmp(method, "tools/list")) {
         result = yyjson_val_mut_copy(doc, yyjson_doc_get_root(t->list));
-    } else if (!strcmp(method, "tools/call")) {
-        yyjson_val *params = yyjson_obj_get(msg, "params");
-        const char *tool_use_id = tool_use_id_of(params);
-        const char *name = yyjson_get_str(yyjson_obj_get(params, "name"));
-        if (!tool_use_id || !name || t->pending_count == TOOLS_MAX_PENDING) {
-            yyjson_mut_doc_free(doc);
-            *reply = proto_build_control_error(request_id, "cannot hold this tool call", reply_len);
-            return TOOLS_ERROR;
-        }
-        yyjson_mut_doc_free(doc);
-        tools_pending_t *p = &t->pending[t->pending_count];
-        yyjson_mut_doc *copy = yyjson_mut_doc_new(NULL);
-        if (copy) yyjson_mut_doc_set_root(copy, yyjson_val_mut_copy(copy, msg));
-        p->doc = copy ? yyjson_mut_doc_imut_copy(copy, NULL) : NULL;
-        yyjson_mut_doc_free(copy);
-        p->request_id = strdup(request_id);
-        p->tool_use_id = strdup(tool_use_id);
-        if (!strncmp(name, CLIENT_TOOL_PREFIX, strlen(CLIENT_TOOL_PREFIX))) name += strlen(CLIENT_TOOL_PREFIX);
-        p->name = strdup(name);
-        p->jsonrpc_id = yyjson_obj_get(yyjson_doc_get_root(p->doc), "id");
-        if (!p->doc || !p->request_id || !p->tool_use_id || !p->name) {
-            pending_clear(p);
-            return TOOLS_ERROR;
-        }
-        t->pending_count++;
-        return TOOLS_PENDING;
     } else {
         /* notifications/initialized and anything else: an empty result keeps the CLI going */
         result = yyjson_mut_obj(doc);
@@ -184,30 +223,117 @@ static void remove_at(tools_t *t, size_t i) {
     t->pending_count--;
 }
 
-char *tools_build_result(tools_t *t, const char *tool_use_id, yyjson_val *content, bool is_error, size_t *len) {
-    size_t i = find_index(t, tool_use_id);
-    if (i == SIZE_MAX) return NULL;
-    tools_pending_t *p = &t->pending[i];
-    yyjson_mut_doc *doc = yyjson_mut_doc_new(NULL);
-    if (!doc) return NULL;
-    yyjson_mut_val *result = yyjson_mut_obj(doc);
-    yyjson_mut_val *blocks = yyjson_mut_arr(doc);
-    if (yyjson_is_str(content)) {
-        yyjson_mut_val *b = yyjson_mut_obj(doc);
-        yyjson_mut_obj_add_str(doc, b, "type", "text");
-        yyjson_mut_obj_add_strncpy(doc, b, "text", yyjson_get_str(content), yyjson_get_len(content));
-        yyjson_mut_arr_append(blocks, b);
-    } else if (yyjson_is_arr(content)) {
-        size_t k, max;
-        yyjson_val *block;
-        yyjson_arr_foreach(content, k, max, block) yyjson_mut_arr_append(blocks, yyjson_val_mut_copy(doc, block));
-    }
-    yyjson_mut_obj_add_val(doc, result, "content", blocks);
-    if (is_error) yyjson_mut_obj_add_bool(doc, result, "isError", true);
-    char *line = mcp_reply(p->request_id, p->jsonrpc_id, doc, result, len);
-    if (line) remove_at(t, i);
-    return line;
+/* ---- results: a tool_result's content in MCP's words ---- */
+
+static bool add_text(yyjson_mut_doc *doc, yyjson_mut_val *items, const char *text, size_t len) {
+    if (len == 0) return true; /* the Messages API refuses empty text blocks */
+    yyjson_mut_val *b = yyjson_mut_arr_add_obj(doc, items);
+    return b && yyjson_mut_obj_add_str(doc, b, "type", "text") && yyjson_mut_obj_add_strncpy(doc, b, "text", text, len);
 }
+
+/* One Anthropic content block → MCP content items: text stays text, a base64 image becomes MCP's image
+ * (the CLI turns it back into an image block for the model); what MCP cannot carry becomes a text note. */
+static bool add_block(yyjson_mut_doc *doc, yyjson_mut_val *items, yyjson_val *block) {
+    const char *type = yyjson_get_str(yyjson_obj_get(block, "type"));
+    yyjson_val *source = yyjson_obj_get(block, "source");
+    const char *source_type = yyjson_get_str(yyjson_obj_get(source, "type"));
+    if (!type) return true;
+    if (!strcmp(type, "text")) {
+        yyjson_val *text = yyjson_obj_get(block, "text");
+        return add_text(doc, items, yyjson_get_str(text), yyjson_get_len(text));
+    }
+    if (!strcmp(type, "image") && source_type && !strcmp(source_type, "base64")) {
+        yyjson_mut_val *b = yyjson_mut_arr_add_obj(doc, items);
+        yyjson_val *data = yyjson_obj_get(source, "data"), *media = yyjson_obj_get(source, "media_type");
+        return b && yyjson_mut_obj_add_str(doc, b, "type", "image") &&
+               yyjson_mut_obj_add_strncpy(doc, b, "data", yyjson_get_str(data) ? yyjson_get_str(data) : "",
+                                          yyjson_get_len(data)) &&
+               yyjson_mut_obj_add_strcpy(doc, b, "mimeType", yyjson_get_str(media) ? yyjson_get_str(media) : "image/png");
+    }
+    if (!strcmp(type, "document") && source_type && !strcmp(source_type, "text")) {
+        yyjson_val *data = yyjson_obj_get(source, "data");
+        return add_text(doc, items, yyjson_get_str(data), yyjson_get_len(data));
+    }
+    const char *url = yyjson_get_str(yyjson_obj_get(source, "url"));
+    char note[256];
+    int n = url ? snprintf(note, sizeof note, "[%s: %.200s]", type, url) : snprintf(note, sizeof note, "[%s]", type);
+    return add_text(doc, items, note, (size_t)n < sizeof note ? (size_t)n : sizeof note - 1);
+}
+
+/* {"content":[...], "isError"?: true} in doc. */
+static yyjson_mut_val *mcp_result(yyjson_mut_doc *doc, yyjson_val *content, bool is_error, const char *extra_text) {
+    yyjson_mut_val *result = yyjson_mut_obj(doc);
+    yyjson_mut_val *items = yyjson_mut_arr(doc);
+    if (!result || !items) return NULL;
+    bool ok = true;
+    if (yyjson_is_str(content)) {
+        ok = add_text(doc, items, yyjson_get_str(content), yyjson_get_len(content));
+    } else {
+        size_t i, max;
+        yyjson_val *block;
+        yyjson_arr_foreach(content, i, max, block) ok = ok && add_block(doc, items, block);
+    }
+    if (ok && extra_text) ok = add_text(doc, items, extra_text, strlen(extra_text));
+    if (!ok || !yyjson_mut_obj_add_val(doc, result, "content", items)) return NULL;
+    if (is_error && !yyjson_mut_obj_add_bool(doc, result, "isError", true)) return NULL;
+    return result;
+}
+
+char *tools_build_result(tools_t *t, const char *tool_use_id, yyjson_val *content, bool is_error, size_t *len) {
+    char *line = NULL;
+    if (find_index(t, tool_use_id) == SIZE_MAX) return NULL;
+    return tools_answer(t, tool_use_id, content, is_error, NULL, &line, len) == 0 ? line : NULL;
+}
+
+int tools_answer(tools_t *t, const char *tool_use_id, yyjson_val *content, bool is_error, const char *extra_text,
+                 char **reply, size_t *len) {
+    *reply = NULL;
+    size_t p = find_index(t, tool_use_id);
+    size_t a = awaited_index(t, tool_use_id);
+    if (p == SIZE_MAX && (a == SIZE_MAX || t->awaited[a].answer)) return -1;
+    yyjson_mut_doc *doc = yyjson_mut_doc_new(NULL);
+    yyjson_mut_val *result = doc ? mcp_result(doc, content, is_error, extra_text) : NULL;
+    if (!result) {
+        yyjson_mut_doc_free(doc);
+        return -1;
+    }
+    if (p != SIZE_MAX) {
+        *reply = mcp_reply(t->pending[p].request_id, t->pending[p].jsonrpc_id, doc, result, len);
+        if (!*reply) return -1;
+        remove_at(t, p);
+        if (a != SIZE_MAX) awaited_remove(t, a);
+        return 0;
+    }
+    yyjson_mut_doc_set_root(doc, result);
+    t->awaited[a].answer = yyjson_mut_doc_imut_copy(doc, NULL);
+    yyjson_mut_doc_free(doc);
+    return t->awaited[a].answer ? 0 : -1;
+}
+
+int tools_await(tools_t *t, const char *tool_use_id) {
+    if (awaited_index(t, tool_use_id) != SIZE_MAX) return 0;
+    if (t->awaited_count == TOOLS_MAX_PENDING) return -1;
+    char *id = strdup(tool_use_id);
+    if (!id) return -1;
+    t->awaited[t->awaited_count++] = (awaited_t){.tool_use_id = id};
+    return 0;
+}
+
+bool tools_is_awaited(const tools_t *t, const char *tool_use_id) {
+    size_t a = awaited_index(t, tool_use_id);
+    return (a != SIZE_MAX && !t->awaited[a].answer) || find_index(t, tool_use_id) != SIZE_MAX;
+}
+
+size_t tools_unanswered(const tools_t *t, const char **ids, size_t max) {
+    size_t n = 0;
+    for (size_t i = 0; i < t->awaited_count && n < max; i++)
+        if (!t->awaited[i].answer) ids[n++] = t->awaited[i].tool_use_id;
+    return n;
+}
+
+void tools_set_choice(tools_t *t, const tool_choice_t *choice) { t->choice = *choice; }
+
+bool tools_is_allowed(const tools_t *t, const char *tool_name) { return tool_choice_allows(&t->choice, tool_name); }
 
 bool tools_cancel(tools_t *t, const char *request_id) {
     for (size_t i = 0; i < t->pending_count; i++) {

@@ -125,24 +125,26 @@ static int mkdir_p(const char *path) {
     return 0;
 }
 
-static void now_iso(char *out, size_t len) {
+/* ISO 8601 UTC with milliseconds, ms_back milliseconds before now. */
+static void iso_time(char *out, size_t len, long ms_back) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
+    long long ms = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - ms_back;
+    time_t secs = (time_t)(ms / 1000);
+    int millis = (int)(ms % 1000);
     struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
+    gmtime_r(&secs, &tm);
     char base[32];
     strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, len, "%s.%03ldZ", base, ts.tv_nsec / 1000000);
+    snprintf(out, len, "%s.%03dZ", base, millis);
 }
 
 static char *record_line(const transcript_info_t *info, yyjson_mut_val *msg, const char *uuid, const char *parent,
-                         size_t seq, size_t *len) {
+                         size_t seq, const char *when, size_t *len) {
     yyjson_mut_doc *doc = yyjson_mut_doc_new(NULL);
     if (!doc) return NULL;
     const char *role = yyjson_mut_get_str(yyjson_mut_obj_get(msg, "role"));
     bool is_assistant = role && !strcmp(role, "assistant");
-    char when[40];
-    now_iso(when, sizeof when);
     yyjson_mut_val *r = yyjson_mut_obj(doc);
     if (parent) yyjson_mut_obj_add_strcpy(doc, r, "parentUuid", parent);
     else yyjson_mut_obj_add_null(doc, r, "parentUuid");
@@ -213,13 +215,18 @@ int transcript_write(const char *path, const transcript_info_t *info, yyjson_val
     yyjson_mut_val *arr = yyjson_mut_doc_get_root(doc);
     size_t i, max;
     yyjson_mut_val *msg;
+    size_t total = yyjson_mut_arr_size(arr);
     yyjson_mut_arr_foreach(arr, i, max, msg) {
+        /* Strictly increasing timestamps: on --resume the CLI (2.1.100) takes the newest record as the
+         * conversation's end, so records written within one millisecond would cut the history short. */
+        char when[40];
+        iso_time(when, sizeof when, (long)(total - i));
         if (transcript_uuid(uuid) != 0) {
             rc = -EIO;
             break;
         }
         size_t len = 0;
-        char *line = record_line(info, msg, uuid, parent[0] ? parent : NULL, i, &len);
+        char *line = record_line(info, msg, uuid, parent[0] ? parent : NULL, i, when, &len);
         if (!line) {
             rc = -ENOMEM;
             break;

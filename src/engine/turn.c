@@ -24,6 +24,7 @@ struct turn_stream_s {
     size_t stop_lens[TURN_MAX_STOP_SEQUENCES];
     size_t stop_count, stop_max_len;
     int64_t max_tokens;
+    bool has_structured_output;
     int64_t budget_chars; /* < 0: no limit */
     int64_t out_chars;
     char *model;
@@ -31,6 +32,7 @@ struct turn_stream_s {
     void *arg;
 
     bool is_started, is_cut, is_gone, is_failed, is_finished;
+    bool is_message_open; /* an upstream message started and has not said how it stopped */
     int *index_map; /* upstream index → client index, -1 = dropped */
     size_t map_len;
     block_t *blocks;
@@ -142,6 +144,7 @@ turn_stream_t *turn_stream_new(const turn_stream_options_t *opts) {
         ts->stop_count++;
     }
     ts->max_tokens = opts->max_tokens;
+    ts->has_structured_output = opts->has_structured_output;
     ts->budget_chars = opts->max_tokens > 0 ? opts->max_tokens * TURN_CHARS_PER_TOKEN : -1;
     ts->model = dup_str(opts->model ? opts->model : "");
     ts->emit = opts->emit;
@@ -175,6 +178,7 @@ void turn_stream_free(turn_stream_t *ts) {
 
 bool turn_stream_has_started(const turn_stream_t *ts) { return ts->is_started; }
 bool turn_stream_is_cut(const turn_stream_t *ts) { return ts->is_cut; }
+bool turn_stream_at_message_end(const turn_stream_t *ts) { return ts->is_started && !ts->is_message_open; }
 const char *turn_stream_stop_reason(const turn_stream_t *ts) { return ts->stop_reason; }
 int64_t turn_stream_output_estimate(const turn_stream_t *ts) {
     int64_t est = (ts->out_chars + TURN_CHARS_PER_TOKEN - 1) / TURN_CHARS_PER_TOKEN;
@@ -223,9 +227,15 @@ static block_t *client_block(turn_stream_t *ts, yyjson_val *event, int *client_i
     return &ts->blocks[*client_index];
 }
 
-static bool is_internal_block(yyjson_val *cb, const char *type) {
+static bool is_structured_block(const turn_stream_t *ts, yyjson_val *cb) {
+    const char *name = yyjson_get_str(yyjson_obj_get(cb, "name"));
+    return ts->has_structured_output && name && !strcmp(name, TURN_STRUCTURED_TOOL);
+}
+
+static bool is_internal_block(const turn_stream_t *ts, yyjson_val *cb, const char *type) {
     if (!strcmp(type, "tool_use")) {
         const char *name = yyjson_get_str(yyjson_obj_get(cb, "name"));
+        if (is_structured_block(ts, cb)) return false;
         return !name || strncmp(name, CLIENT_TOOL_PREFIX, strlen(CLIENT_TOOL_PREFIX)) != 0;
     }
     /* server_tool_use, web_search_tool_result, ...: the CLI's own tools */
@@ -246,7 +256,7 @@ static turn_stream_status_t on_block_start(turn_stream_t *ts, yyjson_val *event)
         ts->map_len = up + 1;
     }
     ts->index_map[up] = -1;
-    if (is_internal_block(cb, type)) return status_of(ts);
+    if (is_internal_block(ts, cb, type)) return status_of(ts);
     if (ts->budget_chars >= 0 && ts->out_chars >= ts->budget_chars) {
         cut(ts, "max_tokens", NULL);
         return status_of(ts);
@@ -265,7 +275,7 @@ static turn_stream_status_t on_block_start(turn_stream_t *ts, yyjson_val *event)
     buf_init(&b->hold, 0);
     b->kind = !strcmp(type, "text") ? BLOCK_TEXT : !strcmp(type, "thinking") ? BLOCK_THINKING
             : !strcmp(type, "tool_use") ? BLOCK_TOOL_USE : BLOCK_OTHER;
-    if (b->kind == BLOCK_TOOL_USE) {
+    if (b->kind == BLOCK_TOOL_USE && !is_structured_block(ts, cb)) {
         /* The client knows its tool by its own name. */
         yyjson_val *name = yyjson_obj_get(cb, "name");
         const char *s = yyjson_get_str(name);
@@ -402,6 +412,7 @@ static void on_message_delta(turn_stream_t *ts, yyjson_val *event) {
     yyjson_val *delta = yyjson_obj_get(event, "delta");
     const char *reason = yyjson_get_str(yyjson_obj_get(delta, "stop_reason"));
     if (reason) {
+        ts->is_message_open = false;
         set_str(&ts->stop_reason, reason);
         set_str(&ts->stop_sequence, yyjson_get_str(yyjson_obj_get(delta, "stop_sequence")));
     }
@@ -416,6 +427,7 @@ turn_stream_status_t turn_stream_feed(turn_stream_t *ts, yyjson_val *event) {
     if (!strcmp(type, "message_start")) {
         /* Each upstream message numbers its blocks from 0 again. */
         for (size_t i = 0; i < ts->map_len; i++) ts->index_map[i] = -1;
+        ts->is_message_open = true;
         if (ts->is_started) return status_of(ts);
         ts->is_started = true;
         if (!start_message(ts, yyjson_obj_get(event, "message"))) return status_of(ts);
@@ -429,6 +441,8 @@ turn_stream_status_t turn_stream_feed(turn_stream_t *ts, yyjson_val *event) {
         return on_block_stop(ts, event);
     } else if (!strcmp(type, "message_delta")) {
         on_message_delta(ts, event);
+    } else if (!strcmp(type, "message_stop")) {
+        ts->is_message_open = false;
     }
     /* message_stop, ping, and anything new: ours to send at the end, or nothing for the client */
     return status_of(ts);

@@ -29,6 +29,7 @@
 #define TURN_MAX_STOP_SEQUENCE_LEN 1024
 #define TURN_MAX_CONTENT_BYTES ((size_t)64 << 20) /* text + tool input kept for the final message */
 #define TURN_CHARS_PER_TOKEN 4
+#define TURN_STRUCTURED_TOOL "StructuredOutput" /* the CLI's tool for --json-schema answers */
 
 typedef struct turn_stream_s turn_stream_t;
 
@@ -44,6 +45,9 @@ typedef struct {
     size_t stop_count;
     int64_t max_tokens;                /* <= 0: no limit */
     const char *model;                 /* for a message_start we have to make up; copied */
+    /* A json_schema turn: the CLI's StructuredOutput tool_use is the answer, so it is passed on (under
+     * TURN_STRUCTURED_TOOL) instead of dropped with the CLI's other tools. */
+    bool has_structured_output;
     bool (*emit)(void *arg, yyjson_val *event);
     void *arg;
 } turn_stream_options_t;
@@ -63,6 +67,9 @@ yyjson_doc *turn_stream_finish(turn_stream_t *ts, yyjson_val *result_usage, turn
 
 bool turn_stream_has_started(const turn_stream_t *ts); /* message_start sent */
 bool turn_stream_is_cut(const turn_stream_t *ts);
+/* The latest upstream message has ended (its stop_reason or message_stop came): every block it holds,
+ * tool_use input included, is complete. */
+bool turn_stream_at_message_end(const turn_stream_t *ts);
 const char *turn_stream_stop_reason(const turn_stream_t *ts); /* NULL until known */
 int64_t turn_stream_output_estimate(const turn_stream_t *ts);
 

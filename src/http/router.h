@@ -10,7 +10,7 @@ typedef enum { DIALECT_PLAIN, DIALECT_ANTHROPIC, DIALECT_OPENAI } api_dialect_t;
 
 typedef struct {
     const char *method;  /* "GET", "POST", ... */
-    const char *pattern; /* exact path, or a prefix ending in '*' ("/v1/models/*") */
+    const char *pattern; /* exact path, or a prefix ending in '*' (e.g. "/v1/models/" followed by a star) */
     http_handler_fn handler;
     void *ctx;
     api_dialect_t dialect;

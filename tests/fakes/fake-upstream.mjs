@@ -57,6 +57,18 @@ function sampleFor(schema, depth = 0) {
   return out;
 }
 
+// [[tool:NAME:{json}]] directives → tool_use blocks of the offered tools whose names end with NAME.
+function toolUseBlocks(directives, body) {
+  return directives.map((d) => {
+    const i = d.arg.indexOf(':');
+    const name = i < 0 ? d.arg : d.arg.slice(0, i);
+    const input = i < 0 ? {} : JSON.parse(d.arg.slice(i + 1));
+    const offered = (body.tools || []).map((t) => t.name);
+    const full = offered.find((n) => n === name || n.endsWith(`__${name}`)) || name;
+    return { type: 'tool_use', id: newId('toolu'), name: full, input };
+  });
+}
+
 let seq = 0;
 const newId = (prefix) => `${prefix}_fake${Date.now().toString(36)}${(seq++).toString(36)}`;
 
@@ -84,6 +96,9 @@ function plan(body) {
       const t = typeof r.content === 'string' ? r.content : textOf(r.content);
       return (r.is_error ? 'ERROR ' : '') + t;
     });
+    // A model that chains calls: [[tool:NAME:{json}]] inside a tool result asks for the next call.
+    const chained = parseDirectives(said.join('\n')).filter((d) => d.name === 'tool');
+    if (chained.length) return { blocks: [...blocks, ...toolUseBlocks(chained, body)], stop: 'tool_use', delayMs };
     blocks.push({ type: 'text', text: `Tool said: ${said.join(' | ')}` });
     return { blocks, stop: 'end_turn', delayMs };
   }
@@ -97,17 +112,7 @@ function plan(body) {
   }
 
   const tools = directives.filter((d) => d.name === 'tool');
-  if (tools.length) {
-    for (const d of tools) {
-      const i = d.arg.indexOf(':');
-      const name = i < 0 ? d.arg : d.arg.slice(0, i);
-      const input = i < 0 ? {} : JSON.parse(d.arg.slice(i + 1));
-      const offered = (body.tools || []).map((t) => t.name);
-      const full = offered.find((n) => n === name || n.endsWith(`__${name}`)) || name;
-      blocks.push({ type: 'tool_use', id: newId('toolu'), name: full, input });
-    }
-    return { blocks, stop: 'tool_use', delayMs };
-  }
+  if (tools.length) return { blocks: [...blocks, ...toolUseBlocks(tools, body)], stop: 'tool_use', delayMs };
 
   let answer = DEFAULT_TEXT;
   const say = get('say');

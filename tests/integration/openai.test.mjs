@@ -1,44 +1,29 @@
-// POST /v1/chat/completions with the official openai SDK, the real CLI and the fake upstream.
-import { test, before, after } from 'node:test';
+// POST /v1/chat/completions with the official openai SDK, the real CLI and the fake upstream — once per
+// transport: stdio with CLI 2.1.197, WebSocket (--sdk-url) with CLI 2.1.100.
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import OpenAI from 'openai';
 
 const SOURCE_DIR = process.env.SOURCE_DIR || path.resolve(import.meta.dirname, '../..');
 const { startFakeUpstream } = await import(path.join(SOURCE_DIR, 'tests/fakes/fake-upstream.mjs'));
-const { startProxy } = await import(path.join(SOURCE_DIR, 'tests/integration/lib/proxy.mjs'));
+const { startProxy, CLI_197, CLI_100 } = await import(path.join(SOURCE_DIR, 'tests/integration/lib/proxy.mjs'));
 
-const CLAUDE = path.join(SOURCE_DIR, '.deps/claude-2.1.197/node_modules/.bin/claude');
+const MODEL = 'claude-sonnet-4-5';
 // 1x1 transparent PNG.
 const PNG_B64 =
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
+const T = { timeout: 120_000 };
 
-let up;
-let proxy;
-let client;
-
-before(async () => {
-  up = await startFakeUpstream();
-  proxy = await startProxy({
-    config: {
-      claudePath: CLAUDE,
-      defaultModel: 'claude-sonnet-4-5',
-      modelAliases: { 'gpt-4o': 'claude-sonnet-4-5' },
-      pingIntervalMs: 150,
-    },
-    env: { ANTHROPIC_BASE_URL: up.url, ANTHROPIC_API_KEY: 'sk-test' },
-  });
-  client = new OpenAI({ baseURL: `${proxy.url}/v1`, apiKey: 'x', maxRetries: 0 });
-});
-
-after(async () => {
-  await proxy?.stop?.();
-  await up?.close();
-});
+const TRANSPORTS = [
+  { transport: 'stdio', cli: CLI_197 },
+  { transport: 'websocket', cli: CLI_100 },
+];
 
 const user = (content) => [{ role: 'user', content }];
 
-// The text of an upstream message, without the CLI's <system-reminder> blocks.
+// The client's words in an upstream message, without the CLI's <system-reminder> blocks.
 function upstreamText(msg) {
   const blocks = typeof msg.content === 'string' ? [{ type: 'text', text: msg.content }] : msg.content;
   return blocks
@@ -48,261 +33,435 @@ function upstreamText(msg) {
     .join('\n');
 }
 
-test('create_returns_a_chat_completion', async () => {
-  const res = await client.chat.completions.create({ model: 'gpt-4o', messages: user('hi') });
-  assert.equal(res.object, 'chat.completion');
-  assert.match(res.id, /^chatcmpl-/);
-  assert.equal(res.model, 'gpt-4o', 'the requested model name is echoed');
-  assert.equal(res.choices.length, 1);
-  assert.equal(res.choices[0].message.role, 'assistant');
-  assert.equal(res.choices[0].message.content, 'Hello from the fake upstream.');
-  assert.equal(res.choices[0].finish_reason, 'stop');
-  assert.ok(res.usage.prompt_tokens > 0);
-  assert.ok(res.usage.completion_tokens > 0);
-  assert.equal(res.usage.total_tokens, res.usage.prompt_tokens + res.usage.completion_tokens);
-  assert.equal(up.lastTurn().body.model, 'claude-sonnet-4-5', 'the alias reached upstream resolved');
-});
+function systemText(body) {
+  const system = body.system ?? '';
+  return typeof system === 'string' ? system : system.map((b) => b.text).join('\n');
+}
 
-test('create_stream_yields_chunks_in_order', async () => {
-  const stream = await client.chat.completions.create({ model: 'gpt-4o', messages: user('hi'), stream: true });
+async function collect(stream) {
   const chunks = [];
   for await (const chunk of stream) chunks.push(chunk);
-  assert.ok(chunks.length >= 3);
-  assert.equal(chunks[0].object, 'chat.completion.chunk');
-  assert.equal(chunks[0].choices[0].delta.role, 'assistant');
-  assert.equal(new Set(chunks.map((c) => c.id)).size, 1, 'one id for the whole stream');
-  const text = chunks.map((c) => c.choices[0]?.delta?.content ?? '').join('');
-  assert.equal(text, 'Hello from the fake upstream.');
-  const last = chunks.at(-1);
-  assert.equal(last.choices[0].finish_reason, 'stop');
-  assert.deepEqual(last.choices[0].delta, {});
-  assert.ok(chunks.every((c) => c.usage === undefined), 'no usage chunk unless asked');
-});
+  return chunks;
+}
 
-test('stream_include_usage_ends_with_a_usage_chunk', async () => {
-  const stream = await client.chat.completions.create({
-    model: 'gpt-4o', messages: user('hi'), stream: true, stream_options: { include_usage: true },
-  });
-  const chunks = [];
-  for await (const chunk of stream) chunks.push(chunk);
-  const last = chunks.at(-1);
-  assert.deepEqual(last.choices, []);
-  assert.ok(last.usage.prompt_tokens > 0);
-  assert.ok(last.usage.completion_tokens > 0);
-  assert.equal(chunks.at(-2).choices[0].finish_reason, 'stop');
-});
+async function stopClean(proxy) {
+  if (!proxy) return;
+  const r = await proxy.stop();
+  assert.equal(r.code, 0, `proxy exit: ${JSON.stringify(r)}\n${proxy.logs().slice(-3000)}`);
+  assert.deepEqual(proxy.sanitizerReports(), []);
+  proxy.cleanup();
+}
 
-test('stream_helper_gives_final_chat_completion', async () => {
-  const runner = client.chat.completions.stream({ model: 'gpt-4o', messages: user('[[say:Streamed by the helper.]]') });
-  let deltas = '';
-  runner.on('content', (delta) => { deltas += delta; });
-  const final = await runner.finalChatCompletion();
-  assert.equal(final.choices[0].message.content, 'Streamed by the helper.');
-  assert.equal(final.choices[0].finish_reason, 'stop');
-  assert.equal(deltas, 'Streamed by the helper.');
-});
+for (const { transport, cli } of TRANSPORTS) {
+  const skip = !fs.existsSync(cli) && `${path.relative(SOURCE_DIR, cli)} not installed`;
 
-test('multi_turn_history_arrives_upstream_as_real_turns', async () => {
-  const first = await client.chat.completions.create({ model: 'gpt-4o', messages: user('[[say:First answer.]] question one') });
-  const answer = first.choices[0].message.content;
-  assert.equal(answer, 'First answer.');
-  const second = await client.chat.completions.create({
-    model: 'gpt-4o',
-    messages: [
-      { role: 'user', content: '[[say:First answer.]] question one' },
-      { role: 'assistant', content: answer },
-      { role: 'user', content: '[[echo]] question two' },
-    ],
-  });
-  assert.equal(second.choices[0].message.content, 'question two');
-  const msgs = up.lastTurn().body.messages;
-  assert.ok(msgs.length >= 3);
-  msgs.forEach((m, i) => assert.equal(m.role, i % 2 === 0 ? 'user' : 'assistant', `message ${i} alternates`));
-  assert.match(upstreamText(msgs.at(-3)), /question one/);
-  assert.equal(upstreamText(msgs.at(-2)), 'First answer.');
-  assert.match(upstreamText(msgs.at(-1)), /question two/);
-});
+  describe(`chat completions over ${transport}`, { skip }, () => {
+    let up;
+    let proxy;
+    let client;
+    const ask = (content, extra = {}) => client.chat.completions.create({ model: 'gpt-4o', messages: user(content), ...extra });
 
-test('system_and_developer_messages_reach_the_system_prompt', async () => {
-  await client.chat.completions.create({
-    model: 'gpt-4o',
-    messages: [
-      { role: 'system', content: 'SYSTEM-RULE-ONE' },
-      { role: 'developer', content: 'DEVELOPER-RULE-TWO' },
-      { role: 'user', content: 'hi' },
-    ],
-  });
-  const system = up.lastTurn().body.system;
-  const text = typeof system === 'string' ? system : system.map((b) => b.text).join('\n');
-  const one = text.indexOf('SYSTEM-RULE-ONE');
-  const two = text.indexOf('DEVELOPER-RULE-TWO');
-  assert.ok(one >= 0 && two > one, 'both, in order');
-});
+    before(async () => {
+      up = await startFakeUpstream();
+      proxy = await startProxy({
+        config: {
+          claudePath: cli,
+          transport,
+          defaultModel: MODEL,
+          modelAliases: { 'gpt-4o': MODEL, 'o4-mini': 'claude-sonnet-4-6' },
+          pingIntervalMs: 150,
+        },
+        // CLAUDE_CODE_MAX_RETRIES: the CLI would otherwise retry a 429/5xx for minutes before giving up.
+        env: { ANTHROPIC_BASE_URL: up.url, ANTHROPIC_API_KEY: 'sk-test', CLAUDE_CODE_MAX_RETRIES: '0' },
+      });
+      client = new OpenAI({ baseURL: `${proxy.url}/v1`, apiKey: 'x', maxRetries: 0 });
+    });
 
-test('image_data_url_arrives_as_an_image_block', async () => {
-  const res = await client.chat.completions.create({
-    model: 'gpt-4o',
-    messages: user([
-      { type: 'text', text: 'what is this?' },
-      { type: 'image_url', image_url: { url: `data:image/png;base64,${PNG_B64}` } },
-    ]),
-  });
-  assert.equal(res.choices[0].finish_reason, 'stop');
-  const last = up.lastTurn().body.messages.at(-1);
-  const image = last.content.find((b) => b.type === 'image');
-  assert.ok(image, 'an image block upstream');
-  assert.deepEqual(image.source, { type: 'base64', media_type: 'image/png', data: PNG_B64 });
-});
+    after(async () => {
+      await stopClean(proxy);
+      await up?.close();
+    });
 
-test('response_format_json_schema_gives_parseable_json', async () => {
-  const schema = {
-    type: 'object',
-    properties: { name: { type: 'string' }, age: { type: 'integer' } },
-    required: ['name', 'age'],
-    additionalProperties: false,
-  };
-  const res = await client.chat.completions.create({
-    model: 'gpt-4o',
-    messages: user('Describe a person.'),
-    response_format: { type: 'json_schema', json_schema: { name: 'person', schema, strict: true } },
-  });
-  const parsed = JSON.parse(res.choices[0].message.content);
-  assert.equal(typeof parsed.name, 'string');
-  assert.equal(typeof parsed.age, 'number');
-  assert.equal(res.choices[0].finish_reason, 'stop');
-  const offered = up.lastTurn().body.tools || [];
-  assert.ok(offered.some((t) => t.name === 'StructuredOutput'), 'the CLI offered its structured-output tool');
-});
+    test('the configured transport is in use', T, async () => {
+      await ask('hi');
+      const spawns = proxy.logEvents('session.spawn');
+      assert.ok(spawns.length > 0);
+      assert.ok(spawns.every((s) => s.transport === transport), JSON.stringify(spawns));
+    });
 
-test('response_format_json_schema_streams_parseable_json', async () => {
-  const schema = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] };
-  const runner = client.chat.completions.stream({
-    model: 'gpt-4o',
-    messages: user('A city, please.'),
-    response_format: { type: 'json_schema', json_schema: { name: 'city', schema } },
-  });
-  const final = await runner.finalChatCompletion();
-  assert.deepEqual(JSON.parse(final.choices[0].message.content), { city: 'sample' });
-});
+    test('create_returns_a_chat_completion', T, async () => {
+      const res = await ask('hi');
+      assert.equal(res.object, 'chat.completion');
+      assert.match(res.id, /^chatcmpl-/);
+      assert.equal(res.model, 'gpt-4o', 'the requested model name is echoed');
+      assert.ok(Number.isInteger(res.created) && res.created > 0);
+      assert.equal(res.choices.length, 1);
+      assert.equal(res.choices[0].index, 0);
+      assert.equal(res.choices[0].message.role, 'assistant');
+      assert.equal(res.choices[0].message.content, 'Hello from the fake upstream.');
+      assert.equal(res.choices[0].finish_reason, 'stop');
+      assert.ok(res.usage.prompt_tokens > 0);
+      assert.ok(res.usage.completion_tokens > 0);
+      assert.equal(res.usage.total_tokens, res.usage.prompt_tokens + res.usage.completion_tokens);
+      assert.equal(up.lastTurn().body.model, MODEL, 'the alias reached upstream resolved');
+    });
 
-test('stop_sequence_cuts_the_answer', async () => {
-  const res = await client.chat.completions.create({
-    model: 'gpt-4o', messages: user('[[say:alpha beta HALT gamma]]'), stop: ['HALT'],
-  });
-  assert.equal(res.choices[0].message.content.trim(), 'alpha beta');
-  assert.equal(res.choices[0].finish_reason, 'stop');
-});
+    test('absent_model_uses_the_default_model', T, async () => {
+      const res = await fetch(`${proxy.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ messages: user('[[say:defaulted]]') }),
+      });
+      assert.equal(res.status, 200);
+      const body = await res.json();
+      assert.equal(body.choices[0].message.content, 'defaulted');
+      assert.equal(up.lastTurn().body.model, MODEL);
+    });
 
-test('max_tokens_gives_finish_reason_length', async () => {
-  const res = await client.chat.completions.create({ model: 'gpt-4o', messages: user('[[long:400]]'), max_tokens: 10 });
-  assert.equal(res.choices[0].finish_reason, 'length');
-  assert.ok(res.choices[0].message.content.split(' ').length < 400);
-});
+    test('create_stream_yields_chunks_in_order', T, async () => {
+      const chunks = await collect(await ask('hi', { stream: true }));
+      assert.ok(chunks.length >= 3);
+      assert.equal(chunks[0].object, 'chat.completion.chunk');
+      assert.equal(chunks[0].model, 'gpt-4o');
+      assert.equal(chunks[0].choices[0].delta.role, 'assistant');
+      assert.equal(new Set(chunks.map((c) => c.id)).size, 1, 'one id for the whole stream');
+      assert.match(chunks[0].id, /^chatcmpl-/);
+      const text = chunks.map((c) => c.choices[0]?.delta?.content ?? '').join('');
+      assert.equal(text, 'Hello from the fake upstream.');
+      assert.ok(chunks.filter((c) => c.choices[0]?.delta?.content).length > 1, 'content arrives in several deltas');
+      const last = chunks.at(-1);
+      assert.equal(last.choices[0].finish_reason, 'stop');
+      assert.deepEqual(last.choices[0].delta, {});
+      assert.ok(chunks.slice(0, -1).every((c) => c.choices[0].finish_reason === null));
+      assert.ok(chunks.every((c) => c.usage === undefined), 'no usage chunk unless asked');
+    });
 
-test('max_completion_tokens_streamed_gives_finish_reason_length', async () => {
-  const stream = await client.chat.completions.create({
-    model: 'gpt-4o', messages: user('[[long:400]]'), max_completion_tokens: 10, stream: true,
-  });
-  let finish = null;
-  for await (const chunk of stream) finish = chunk.choices[0]?.finish_reason ?? finish;
-  assert.equal(finish, 'length');
-});
+    test('stream_include_usage_ends_with_a_usage_chunk_then_done', T, async () => {
+      const res = await fetch(`${proxy.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4o', stream: true, stream_options: { include_usage: true }, messages: user('hi') }),
+      });
+      assert.equal(res.status, 200);
+      const frames = (await res.text()).split('\n\n').filter((f) => f.startsWith('data: ')).map((f) => f.slice(6));
+      assert.equal(frames.at(-1), '[DONE]');
+      const chunks = frames.slice(0, -1).map((f) => JSON.parse(f));
+      const usage = chunks.at(-1);
+      assert.deepEqual(usage.choices, []);
+      assert.ok(usage.usage.prompt_tokens > 0);
+      assert.ok(usage.usage.completion_tokens > 0);
+      assert.equal(usage.usage.total_tokens, usage.usage.prompt_tokens + usage.usage.completion_tokens);
+      assert.equal(chunks.at(-2).choices[0].finish_reason, 'stop');
+      assert.ok(chunks.slice(0, -1).every((c) => c.usage === null), 'the other chunks carry usage: null');
 
-test('n_other_than_one_is_rejected_naming_n', async () => {
-  await assert.rejects(
-    client.chat.completions.create({ model: 'gpt-4o', messages: user('hi'), n: 2 }),
-    (err) => err instanceof OpenAI.BadRequestError && err.status === 400 && err.param === 'n' &&
-      err.type === 'invalid_request_error',
-  );
-});
+      const viaSdk = await collect(await ask('hi', { stream: true, stream_options: { include_usage: true } }));
+      assert.ok(viaSdk.at(-1).usage.completion_tokens > 0);
+    });
 
-test('validation_errors_name_the_field', async () => {
-  await assert.rejects(
-    client.chat.completions.create({ model: 'gpt-4o', messages: [] }),
-    (err) => err.status === 400 && err.param === 'messages',
-  );
-  await assert.rejects(
-    client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'wizard', content: 'x' }] }),
-    (err) => err.status === 400 && err.param === 'messages[0].role',
-  );
-  await assert.rejects(
-    client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'a' }, { role: 'assistant', content: 'b' }] }),
-    (err) => err.status === 400 && err.param === 'messages',
-  );
-  const raw = await fetch(`${proxy.url}/v1/chat/completions`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"messages": [',
-  });
-  assert.equal(raw.status, 400);
-  const body = await raw.json();
-  assert.equal(body.error.type, 'invalid_request_error');
-});
+    test('stream_helper_gives_final_chat_completion', T, async () => {
+      const runner = client.chat.completions.stream({ model: 'gpt-4o', messages: user('[[say:Streamed by the helper.]]') });
+      let deltas = '';
+      runner.on('content', (delta) => { deltas += delta; });
+      const final = await runner.finalChatCompletion();
+      assert.equal(final.choices[0].message.content, 'Streamed by the helper.');
+      assert.equal(final.choices[0].message.role, 'assistant');
+      assert.equal(final.choices[0].finish_reason, 'stop');
+      assert.equal(deltas, 'Streamed by the helper.');
+      assert.equal(await runner.finalContent(), 'Streamed by the helper.');
+    });
 
-test('tools_are_refused_clearly_for_now', async () => {
-  await assert.rejects(
-    client.chat.completions.create({
-      model: 'gpt-4o', messages: user('weather?'),
-      tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: {} } } }],
-    }),
-    (err) => err.status === 400 && /tools are not supported yet/.test(err.message) && err.param === 'tools',
-  );
-});
+    test('multi_turn_history_arrives_upstream_as_real_turns', T, async () => {
+      const first = await ask('[[say:First answer.]] question one');
+      const answer = first.choices[0].message.content;
+      assert.equal(answer, 'First answer.');
+      const second = await client.chat.completions.create({
+        model: 'gpt-4o',
+        messages: [
+          { role: 'user', content: '[[say:First answer.]] question one' },
+          { role: 'assistant', content: answer },
+          { role: 'user', content: '[[echo]] question two' },
+        ],
+      });
+      assert.equal(second.choices[0].message.content, 'question two');
+      const msgs = up.lastTurn().body.messages;
+      assert.ok(msgs.length >= 3);
+      msgs.forEach((m, i) => assert.equal(m.role, i % 2 === 0 ? 'user' : 'assistant', `message ${i} alternates`));
+      assert.match(upstreamText(msgs.at(-3)), /question one/);
+      assert.equal(upstreamText(msgs.at(-2)), 'First answer.');
+      assert.match(upstreamText(msgs.at(-1)), /question two/);
+    });
 
-const errorCases = [
-  [401, OpenAI.AuthenticationError],
-  [404, OpenAI.NotFoundError],
-  [429, OpenAI.RateLimitError],
-  [500, OpenAI.InternalServerError],
-];
-for (const [status, ErrorClass] of errorCases) {
-  test(`upstream_${status}_maps_to_${ErrorClass.name}`, async () => {
-    await assert.rejects(
-      client.chat.completions.create({ model: 'gpt-4o', messages: user(`[[error:${status}]]`) }),
-      (err) => err instanceof ErrorClass && err.status === status && typeof err.error?.message === 'string',
-    );
+    test('history_the_cli_never_saw_is_seeded_as_real_turns', T, async () => {
+      await client.chat.completions.create({
+        model: 'gpt-4o',
+        messages: [
+          { role: 'user', content: 'SEEDED-QUESTION' },
+          { role: 'assistant', content: 'SEEDED-ANSWER' },
+          { role: 'user', content: '[[echo]] follow-up' },
+        ],
+      });
+      const msgs = up.lastTurn().body.messages;
+      assert.equal(msgs.length, 3);
+      assert.deepEqual(msgs.map((m) => m.role), ['user', 'assistant', 'user']);
+      assert.match(upstreamText(msgs[0]), /SEEDED-QUESTION/);
+      assert.equal(upstreamText(msgs[1]), 'SEEDED-ANSWER');
+      assert.match(upstreamText(msgs[2]), /follow-up/);
+    });
+
+    test('system_and_developer_messages_reach_the_system_prompt', T, async () => {
+      await client.chat.completions.create({
+        model: 'gpt-4o',
+        messages: [
+          { role: 'system', content: 'SYSTEM-RULE-ONE' },
+          { role: 'developer', content: [{ type: 'text', text: 'DEVELOPER-RULE-TWO' }] },
+          { role: 'user', content: 'hi' },
+        ],
+      });
+      const text = systemText(up.lastTurn().body);
+      const one = text.indexOf('SYSTEM-RULE-ONE');
+      const two = text.indexOf('DEVELOPER-RULE-TWO');
+      assert.ok(one >= 0 && two > one, `both, in order, in: ${text.slice(0, 500)}`);
+      const last = up.lastTurn().body.messages.at(-1);
+      assert.doesNotMatch(upstreamText(last), /RULE/, 'not sent as user text');
+    });
+
+    test('image_data_url_arrives_as_an_image_block', T, async () => {
+      const res = await ask([
+        { type: 'text', text: 'what is this?' },
+        { type: 'image_url', image_url: { url: `data:image/png;base64,${PNG_B64}`, detail: 'low' } },
+      ]);
+      assert.equal(res.choices[0].finish_reason, 'stop');
+      const last = up.lastTurn().body.messages.at(-1);
+      const image = last.content.find((b) => b.type === 'image');
+      assert.ok(image, 'an image block upstream');
+      assert.deepEqual(image.source, { type: 'base64', media_type: 'image/png', data: PNG_B64 });
+      assert.match(upstreamText(last), /what is this\?/);
+    });
+
+    test('response_format_json_schema_gives_json_matching_the_schema', T, async () => {
+      const schema = {
+        type: 'object',
+        properties: { name: { type: 'string' }, age: { type: 'integer' }, tags: { type: 'array', items: { type: 'string' } } },
+        required: ['name', 'age', 'tags'],
+        additionalProperties: false,
+      };
+      const res = await client.chat.completions.parse({
+        model: 'gpt-4o',
+        messages: user('Describe a person.'),
+        response_format: { type: 'json_schema', json_schema: { name: 'person', schema, strict: true } },
+      });
+      const message = res.choices[0].message;
+      assert.deepEqual(JSON.parse(message.content), { name: 'sample', age: 1, tags: ['sample'] });
+      assert.deepEqual(message.parsed, { name: 'sample', age: 1, tags: ['sample'] }, 'the SDK parsed it');
+      assert.equal(res.choices[0].finish_reason, 'stop');
+      assert.equal(message.tool_calls ?? undefined, undefined, 'the CLI\'s own tool is not shown as a tool call');
+      const offered = up.lastTurn().body.tools || [];
+      const tool = offered.find((t) => t.name === 'StructuredOutput');
+      assert.ok(tool, 'the CLI offered its structured-output tool');
+      assert.deepEqual(tool.input_schema.required, ['name', 'age', 'tags'], 'with the client\'s schema');
+    });
+
+    test('response_format_json_schema_streams_json_matching_the_schema', T, async () => {
+      const schema = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] };
+      const runner = client.chat.completions.stream({
+        model: 'gpt-4o',
+        messages: user('A city, please.'),
+        response_format: { type: 'json_schema', json_schema: { name: 'city', schema } },
+      });
+      const final = await runner.finalChatCompletion();
+      assert.deepEqual(JSON.parse(final.choices[0].message.content), { city: 'sample' });
+      assert.equal(final.choices[0].finish_reason, 'stop');
+    });
+
+    test('response_format_json_object_gives_a_json_object', T, async () => {
+      const res = await ask('Some JSON, please.', { response_format: { type: 'json_object' } });
+      const parsed = JSON.parse(res.choices[0].message.content);
+      assert.equal(typeof parsed, 'object');
+      assert.ok(parsed !== null && !Array.isArray(parsed));
+      const tool = (up.lastTurn().body.tools || []).find((t) => t.name === 'StructuredOutput');
+      assert.equal(tool?.input_schema?.type, 'object');
+    });
+
+    test('stop_sequence_cuts_the_answer', T, async () => {
+      const res = await ask('[[say:alpha beta HALT gamma]]', { stop: ['HALT'] });
+      assert.equal(res.choices[0].message.content.trim(), 'alpha beta');
+      assert.equal(res.choices[0].finish_reason, 'stop');
+      const chunks = await collect(await ask('[[say:one two STOP three]]', { stop: 'STOP', stream: true }));
+      const text = chunks.map((c) => c.choices[0]?.delta?.content ?? '').join('');
+      assert.equal(text.trim(), 'one two');
+      assert.doesNotMatch(text, /STOP|three/);
+      assert.equal(chunks.at(-1).choices[0].finish_reason, 'stop');
+    });
+
+    test('max_tokens_gives_finish_reason_length', T, async () => {
+      const res = await ask('[[long:400]]', { max_tokens: 10 });
+      assert.equal(res.choices[0].finish_reason, 'length');
+      const words = res.choices[0].message.content.split(' ');
+      assert.ok(words.length > 1 && words.length < 400, `cut short: ${words.length} words`);
+      assert.ok(res.usage.completion_tokens <= 10);
+    });
+
+    test('max_completion_tokens_streamed_gives_finish_reason_length', T, async () => {
+      const chunks = await collect(await ask('[[long:400]]', { max_completion_tokens: 10, stream: true }));
+      assert.equal(chunks.at(-1).choices[0].finish_reason, 'length');
+      const text = chunks.map((c) => c.choices[0]?.delta?.content ?? '').join('');
+      assert.ok(text.length > 0 && text.length <= 40, `cut at about 10 tokens: ${text.length} characters`);
+    });
+
+    test('reasoning_effort_reaches_upstream_as_effort', T, async () => {
+      // Effort is sent only for models that take it (claude-sonnet-4-6 does; o4-mini is aliased to it).
+      for (const [asked, sent] of [['low', 'low'], ['minimal', 'low'], ['medium', 'medium'], ['high', 'high']]) {
+        const res = await client.chat.completions.create({
+          model: 'o4-mini', messages: user(`[[say:effort ${asked}]]`), reasoning_effort: asked,
+        });
+        assert.equal(res.choices[0].message.content, `effort ${asked}`);
+        assert.equal(res.model, 'o4-mini');
+        const body = up.lastTurn().body;
+        assert.equal(body.model, 'claude-sonnet-4-6');
+        assert.equal(body.output_config?.effort, sent, `reasoning_effort ${asked}`);
+      }
+      await assert.rejects(
+        ask('hi', { reasoning_effort: 'extreme' }),
+        (err) => err instanceof OpenAI.BadRequestError && err.param === 'reasoning_effort',
+      );
+    });
+
+    test('thinking_comes_back_as_reasoning_content', T, async () => {
+      const res = await ask('[[thinking]] [[say:thought through]]');
+      assert.equal(res.choices[0].message.content, 'thought through');
+      assert.equal(res.choices[0].message.reasoning_content, 'Let me think about this.');
+      const chunks = await collect(await ask('[[thinking]] [[say:thought through]]', { stream: true }));
+      const reasoning = chunks.map((c) => c.choices[0]?.delta?.reasoning_content ?? '').join('');
+      assert.equal(reasoning, 'Let me think about this.');
+    });
+
+    test('n_other_than_one_is_rejected_naming_n', T, async () => {
+      const before = up.requests.length;
+      await assert.rejects(
+        ask('hi', { n: 2 }),
+        (err) => err instanceof OpenAI.BadRequestError && err.status === 400 && err.param === 'n' &&
+          err.type === 'invalid_request_error' && /\bn\b/.test(err.message),
+      );
+      assert.equal(up.requests.length, before, 'nothing went upstream');
+    });
+
+    test('validation_errors_name_the_field', T, async () => {
+      await assert.rejects(
+        client.chat.completions.create({ model: 'gpt-4o', messages: [] }),
+        (err) => err.status === 400 && err.param === 'messages',
+      );
+      await assert.rejects(
+        client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'wizard', content: 'x' }] }),
+        (err) => err.status === 400 && err.param === 'messages[0].role',
+      );
+      await assert.rejects(
+        client.chat.completions.create({
+          model: 'gpt-4o', messages: [{ role: 'user', content: 'a' }, { role: 'assistant', content: 'b' }],
+        }),
+        (err) => err.status === 400 && err.param === 'messages',
+      );
+      await assert.rejects(
+        ask([{ type: 'image_url', image_url: { url: 'data:image/bmp;base64,AAAA' } }]),
+        (err) => err.status === 400 && err.param === 'messages[0].content[0].image_url.url',
+      );
+      const raw = await fetch(`${proxy.url}/v1/chat/completions`, {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"messages": [',
+      });
+      assert.equal(raw.status, 400);
+      const body = await raw.json();
+      assert.equal(body.error.type, 'invalid_request_error');
+      assert.equal(typeof body.error.message, 'string');
+    });
+
+    const upstreamErrors = [
+      [400, OpenAI.BadRequestError],
+      [401, OpenAI.AuthenticationError],
+      [404, OpenAI.NotFoundError],
+      [429, OpenAI.RateLimitError],
+      [500, OpenAI.InternalServerError],
+    ];
+    // CLI 2.1.100 reports no api_error_status: its result only says "API Error: 400 {...}" (error kind
+    // "unknown"), and a 404 becomes "There's an issue with the selected model" (kind invalid_request).
+    // The engine does not read the status from that text yet, so these come back as 500/400 there.
+    const v100Gap = 'engine: status of a CLI 2.1.100 API error is not read from the "API Error: NNN" text';
+    for (const [status, ErrorClass] of upstreamErrors) {
+      const todo = transport === 'websocket' && [400, 404, 429].includes(status) && v100Gap;
+      test(`upstream_${status}_maps_to_${ErrorClass.name}`, { ...T, todo }, async () => {
+        await assert.rejects(ask(`[[error:${status}:fake ${status} says no]]`), (err) => {
+          assert.ok(err instanceof ErrorClass, `${err.constructor.name}: ${err.message}`);
+          assert.equal(err.status, status);
+          assert.equal(typeof err.error?.message, 'string');
+          assert.equal(typeof err.type, 'string');
+          if (status === 404) assert.equal(err.code, 'model_not_found');
+          if (status === 429) assert.ok(Number(err.headers.get('retry-after')) > 0, 'retry-after is passed on');
+          return true;
+        });
+      });
+    }
+
+    test('upstream_error_on_a_stream_is_an_http_error', T, async () => {
+      await assert.rejects(
+        (async () => collect(await ask('[[error:401]]', { stream: true })))(),
+        (err) => err instanceof OpenAI.AuthenticationError && err.status === 401,
+      );
+    });
+
+    test('slow_stream_gets_keepalive_pings', T, async () => {
+      const res = await fetch(`${proxy.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4o', stream: true, messages: user('[[slow:600]] [[say:tick tock]]') }),
+      });
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type'), /text\/event-stream/);
+      const text = await res.text();
+      assert.match(text, /^: ping$/m);
+      assert.match(text, /data: \[DONE\]\n\n$/);
+    });
+
+    test('client_disconnect_mid_stream_interrupts_the_turn', T, async () => {
+      const interruptedBefore = proxy.logEvents('session.close').filter((e) => e.reason === 'turn interrupted').length;
+      const stream = await ask('[[slow:150]] [[long:60]]', { stream: true });
+      let seen = 0;
+      for await (const chunk of stream) {
+        if (chunk.choices[0]?.delta?.content) seen++;
+        if (seen === 2) break; // the SDK aborts the request
+      }
+      assert.equal(seen, 2);
+      await proxy.until(() => proxy.logEvents('turn_client_abort').length > 0);
+      await proxy.until(
+        () => proxy.logEvents('session.close').filter((e) => e.reason === 'turn interrupted').length > interruptedBefore,
+        30_000,
+      );
+      const res = await ask('[[say:still here]]');
+      assert.equal(res.choices[0].message.content, 'still here');
+    });
+
+    test('models_list_and_retrieve_are_read_by_the_sdk', T, async () => {
+      const ids = [];
+      for await (const model of client.models.list()) ids.push(model.id);
+      assert.ok(ids.length > 0);
+      const one = await client.models.retrieve(ids[0]);
+      assert.equal(one.id, ids[0]);
+    });
   });
 }
 
-test('upstream_error_on_a_stream_is_an_http_error', async () => {
-  await assert.rejects(
-    (async () => {
-      const stream = await client.chat.completions.create({ model: 'gpt-4o', messages: user('[[error:401]]'), stream: true });
-      for await (const chunk of stream) void chunk;
-    })(),
-    (err) => err instanceof OpenAI.AuthenticationError,
-  );
-});
-
-test('slow_stream_gets_keepalive_pings', async () => {
-  const res = await fetch(`${proxy.url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'gpt-4o', stream: true, messages: user('[[slow:600]] [[say:tick tock]]') }),
+describe('chat completions without a usable CLI', () => {
+  let proxy;
+  before(async () => {
+    proxy = await startProxy({ config: { claudePath: '/nonexistent/claude', defaultModel: MODEL } });
   });
-  assert.equal(res.status, 200);
-  assert.match(res.headers.get('content-type'), /text\/event-stream/);
-  const text = await res.text();
-  assert.match(text, /^: ping$/m);
-  assert.match(text, /data: \[DONE\]\n\n$/);
-});
+  after(async () => stopClean(proxy));
 
-test('client_disconnect_mid_stream_leaves_the_proxy_healthy', async () => {
-  const stream = await client.chat.completions.create({
-    model: 'gpt-4o', messages: user('[[slow:150]] [[long:60]]'), stream: true,
+  test('a turn that cannot start is a 503 in OpenAI shape', T, async () => {
+    const client = new OpenAI({ baseURL: `${proxy.url}/v1`, apiKey: 'x', maxRetries: 0 });
+    await assert.rejects(client.chat.completions.create({ model: MODEL, messages: user('hi') }), (err) => {
+      assert.ok(err instanceof OpenAI.APIError, String(err));
+      assert.equal(err.status, 503);
+      assert.equal(typeof err.error?.message, 'string');
+      assert.match(err.error.message, /not found|claude/i);
+      return true;
+    });
   });
-  let seen = 0;
-  for await (const chunk of stream) {
-    if (chunk.choices[0]?.delta?.content) seen++;
-    if (seen === 2) break; // the SDK aborts the request
-  }
-  assert.equal(seen, 2);
-  const res = await client.chat.completions.create({ model: 'gpt-4o', messages: user('[[say:still here]]') });
-  assert.equal(res.choices[0].message.content, 'still here');
-});
-
-test('models_list_and_retrieve_are_read_by_the_sdk', async () => {
-  const ids = [];
-  for await (const model of client.models.list()) ids.push(model.id);
-  assert.ok(ids.length > 0);
-  const one = await client.models.retrieve(ids[0]);
-  assert.equal(one.id, ids[0]);
 });

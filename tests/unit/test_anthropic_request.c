@@ -281,7 +281,11 @@ static void engine_errors_map_to_client_errors(void **state) {
     assert_int_equal(out.kind, API_ERR_RATE_LIMIT);
     assert_int_equal(out.retry_after_s, 7);
     assert_non_null(out.message);
+    /* The CLI does not pass the upstream's retry-after on: a 429 still tells the client when to retry. */
+    api_error_from_engine(&(engine_error_t){.kind = ENGINE_ERR_RATE_LIMIT, .http_status = 429}, &out);
+    assert_int_equal(out.retry_after_s, API_RETRY_AFTER_DEFAULT_S);
     api_error_from_engine(&(engine_error_t){.kind = ENGINE_ERR_OVERLOADED}, &out);
+    assert_int_equal(out.retry_after_s, 0);
     assert_int_equal(out.status, 529);
     assert_int_equal(out.kind, API_ERR_OVERLOADED);
     api_error_from_engine(&(engine_error_t){.kind = ENGINE_ERR_CLI_FAILED, .http_status = 502, .message = ""}, &out);

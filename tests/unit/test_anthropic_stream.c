@@ -223,12 +223,26 @@ static void rate_limit_info_becomes_headers(void **state) {
                        "\"resetsAt\":1767225600,\"rateLimitType\":\"five_hour\",\"utilization\":0.85}}";
     yyjson_doc *doc = yyjson_read(json, strlen(json), 0);
     headers_t h = {0};
-    assert_int_equal(anthropic_ratelimit_headers(yyjson_doc_get_root(doc), collect, &h), 4);
+    assert_int_equal(anthropic_ratelimit_headers(yyjson_doc_get_root(doc), collect, &h), 5);
     assert_string_equal(h.lines[0], "anthropic-ratelimit-unified-status=allowed_warning");
     assert_string_equal(h.lines[1], "anthropic-ratelimit-unified-reset=1767225600");
     assert_string_equal(h.lines[2], "anthropic-ratelimit-unified-representative-claim=five_hour");
-    assert_string_equal(h.lines[3], "anthropic-ratelimit-unified-utilization=0.85");
+    assert_string_equal(h.lines[3], "anthropic-ratelimit-unified-5h-utilization=0.85");
+    assert_string_equal(h.lines[4], "anthropic-ratelimit-unified-5h-reset=1767225600");
     yyjson_doc_free(doc);
+
+    /* The bare info object works too; overage fields and an unknown claim (no window headers). */
+    json = "{\"status\":\"rejected\",\"rateLimitType\":\"mystery\",\"utilization\":1,"
+           "\"overageStatus\":\"rejected\",\"overageDisabledReason\":\"out_of_credits\"}";
+    doc = yyjson_read(json, strlen(json), 0);
+    memset(&h, 0, sizeof h);
+    assert_int_equal(anthropic_ratelimit_headers(yyjson_doc_get_root(doc), collect, &h), 4);
+    assert_string_equal(h.lines[0], "anthropic-ratelimit-unified-status=rejected");
+    assert_string_equal(h.lines[1], "anthropic-ratelimit-unified-representative-claim=mystery");
+    assert_string_equal(h.lines[2], "anthropic-ratelimit-unified-overage-status=rejected");
+    assert_string_equal(h.lines[3], "anthropic-ratelimit-unified-overage-disabled-reason=out_of_credits");
+    yyjson_doc_free(doc);
+    assert_int_equal(anthropic_ratelimit_headers(NULL, collect, &h), 0);
 }
 
 int main(void) {

@@ -202,6 +202,49 @@ static void structured_output_call_streams_as_content(void **state) {
     frames_free(&fr);
 }
 
+/* 2.1.100 answers the StructuredOutput tool_result with a remark: prose must not spoil the JSON. */
+static void json_mode_holds_prose_back_when_structured_output_comes(void **state) {
+    (void)state;
+    openai_stream_t st;
+    frames_t fr = {.count = 0};
+    buf_init(&fr.out, 0);
+    openai_stream_init(&st, "req1", "m", 1, false, true);
+    feed(&st, &fr, MESSAGE_START);
+    feed(&st, &fr, "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"StructuredOutput\",\"input\":{}}}");
+    feed(&st, &fr, "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"a\\\":1}\"}}");
+    feed(&st, &fr, "{\"type\":\"content_block_stop\",\"index\":0}");
+    feed(&st, &fr, "{\"type\":\"content_block_start\",\"index\":1,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}");
+    feed(&st, &fr, "{\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"text_delta\",\"text\":\"Done!\"}}");
+    const char *msg = "{\"content\":[{\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"StructuredOutput\",\"input\":{\"a\":1}},"
+                      "{\"type\":\"text\",\"text\":\"Done!\"}],\"stop_reason\":\"end_turn\",\"usage\":{}}";
+    yyjson_doc *done = yyjson_read(msg, strlen(msg), 0);
+    assert_int_equal(openai_stream_finish(&st, yyjson_doc_get_root(done), &fr.out), 0);
+    yyjson_doc_free(done);
+    parse_frames(&fr);
+    assert_int_equal(fr.count, 4); /* role, the JSON, finish, [DONE] */
+    assert_string_equal(str(&fr, 1, "/choices/0/delta/content"), "{\"a\":1}");
+    assert_string_equal(str(&fr, 2, "/choices/0/finish_reason"), "stop");
+    frames_free(&fr);
+}
+
+static void json_mode_sends_prose_at_the_end_when_no_structured_output_came(void **state) {
+    (void)state;
+    openai_stream_t st;
+    frames_t fr = {.count = 0};
+    buf_init(&fr.out, 0);
+    openai_stream_init(&st, "req1", "m", 1, false, true);
+    feed(&st, &fr, MESSAGE_START);
+    feed(&st, &fr, "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}");
+    feed(&st, &fr, "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"{}\"}}");
+    yyjson_doc *done = yyjson_read(WHOLE_MESSAGE, strlen(WHOLE_MESSAGE), 0);
+    assert_int_equal(openai_stream_finish(&st, yyjson_doc_get_root(done), &fr.out), 0);
+    yyjson_doc_free(done);
+    parse_frames(&fr);
+    assert_int_equal(fr.count, 4); /* role, the text once (from the message), finish, [DONE] */
+    assert_string_equal(str(&fr, 1, "/choices/0/delta/content"), "whole");
+    frames_free(&fr);
+}
+
 static void failure_chunk_carries_error_key(void **state) {
     (void)state;
     openai_stream_t st;
@@ -308,6 +351,8 @@ int main(void) {
         cmocka_unit_test(thinking_streams_as_reasoning_content),
         cmocka_unit_test(tool_use_streams_as_tool_calls),
         cmocka_unit_test(structured_output_call_streams_as_content),
+        cmocka_unit_test(json_mode_holds_prose_back_when_structured_output_comes),
+        cmocka_unit_test(json_mode_sends_prose_at_the_end_when_no_structured_output_came),
         cmocka_unit_test(failure_chunk_carries_error_key),
         cmocka_unit_test(finish_without_events_replays_the_message),
         cmocka_unit_test(completion_has_openai_shape),

@@ -179,6 +179,9 @@ static void errors_map_to_kinds_and_statuses(void **state) {
         {413, NULL, ENGINE_ERR_INVALID_REQUEST, 413},
         {403, NULL, ENGINE_ERR_PERMISSION, 403},
         {0, "something_new", ENGINE_ERR_UPSTREAM, 500},
+        /* A known status wins over the kind (2.1.100 calls an unknown model "invalid_request"). */
+        {404, "invalid_request", ENGINE_ERR_NOT_FOUND, 404},
+        {429, "unknown", ENGINE_ERR_RATE_LIMIT, 429},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         engine_error_t e;
@@ -189,6 +192,19 @@ static void errors_map_to_kinds_and_statuses(void **state) {
     }
 }
 
+static void error_status_from_the_cli_text(void **state) {
+    (void)state;
+    assert_int_equal(proto_error_status("API Error: 429 {\"type\":\"error\"}"), 429);
+    assert_int_equal(proto_error_status("API Error: 529 {\"type\":\"error\"}"), 529);
+    assert_int_equal(proto_error_status("API Error: Request rejected (429) \xC2\xB7 slow down"), 429);
+    assert_int_equal(proto_error_status("Failed to authenticate. API Error: 401 {}"), 401);
+    assert_int_equal(proto_error_status("There's an issue with the selected model (x). It may not exist"), 404);
+    assert_int_equal(proto_error_status("API Error: 4000 x"), 0);
+    assert_int_equal(proto_error_status("API Error: 200 x"), 0);
+    assert_int_equal(proto_error_status("Prompt is too long"), 0);
+    assert_int_equal(proto_error_status(NULL), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(lines_are_classified_by_type),
@@ -197,6 +213,7 @@ int main(void) {
         cmocka_unit_test(user_line_and_control_answers),
         cmocka_unit_test(upstream_message_is_taken_from_the_cli_text),
         cmocka_unit_test(errors_map_to_kinds_and_statuses),
+        cmocka_unit_test(error_status_from_the_cli_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -78,13 +78,18 @@ static void the_file_chains_records_and_is_removed_with_its_directory(void **sta
     assert_int_equal(st.st_mode & 0777, 0600);
     FILE *f = fopen(path, "r");
     char line[4096];
-    char first_uuid[64] = "";
+    char first_uuid[64] = "", last_time[64] = "";
     int n = 0;
     while (fgets(line, sizeof line, f)) {
         yyjson_doc *d = yyjson_read(line, strlen(line), 0);
         yyjson_val *r = yyjson_doc_get_root(d);
         assert_string_equal(yyjson_get_str(yyjson_obj_get(r, "sessionId")), info.session_uuid);
         assert_string_equal(yyjson_get_str(yyjson_obj_get(r, "cwd")), "/w/cwd");
+        /* strictly increasing: the CLI resumes from the newest record */
+        const char *when = yyjson_get_str(yyjson_obj_get(r, "timestamp"));
+        assert_int_equal(strlen(when), 24);
+        assert_true(strcmp(when, last_time) > 0);
+        snprintf(last_time, sizeof last_time, "%s", when);
         if (n == 0) {
             assert_true(yyjson_is_null(yyjson_obj_get(r, "parentUuid")));
             assert_string_equal(yyjson_get_str(yyjson_obj_get(r, "type")), "user");

@@ -139,6 +139,38 @@ static void cli_tools_are_dropped_and_client_tools_renamed(void **state) {
     sink_free(&s);
 }
 
+static void structured_output_is_kept_only_for_a_json_schema_turn(void **state) {
+    const char *lines[] = {
+        START,
+        "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"tool_use\",\"id\":\"t0\","
+        "\"name\":\"StructuredOutput\",\"input\":{}}}",
+        "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"a\\\":1}\"}}",
+        STOP(0), DELTA("tool_use", 1), MSG_STOP,
+    };
+    for (int is_structured = 0; is_structured < 2; is_structured++) {
+        sink_t s = {0};
+        turn_stream_options_t o = {.model = "claude-test", .emit = on_emit, .arg = &s,
+                                   .has_structured_output = is_structured};
+        turn_stream_t *ts = turn_stream_new(&o);
+        for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) assert_int_equal(feed(ts, lines[i]), TURN_STREAM_OK);
+        turn_stream_status_t st;
+        yyjson_doc *msg = turn_stream_finish(ts, NULL, &st);
+        yyjson_val *content = yyjson_obj_get(yyjson_doc_get_root(msg), "content");
+        if (is_structured) {
+            assert_int_equal(yyjson_arr_size(content), 1);
+            yyjson_val *block = yyjson_arr_get(content, 0);
+            assert_string_equal(yyjson_get_str(yyjson_obj_get(block, "name")), "StructuredOutput");
+            assert_int_equal(yyjson_get_int(yyjson_obj_get(yyjson_obj_get(block, "input"), "a")), 1);
+        } else {
+            assert_int_equal(yyjson_arr_size(content), 0);
+            for (int i = 0; i < s.count; i++) assert_null(strstr(s.events[i], "StructuredOutput"));
+        }
+        yyjson_doc_free(msg);
+        turn_stream_free(ts);
+        sink_free(&s);
+    }
+}
+
 static void stop_sequence_split_across_deltas_is_caught_before_sending(void **state) {
     sink_t s = {0};
     const char *stops[] = {"END", "NEVER"};
@@ -247,6 +279,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(indexes_continue_across_upstream_messages),
         cmocka_unit_test(cli_tools_are_dropped_and_client_tools_renamed),
+        cmocka_unit_test(structured_output_is_kept_only_for_a_json_schema_turn),
         cmocka_unit_test(stop_sequence_split_across_deltas_is_caught_before_sending),
         cmocka_unit_test(held_back_text_is_released_at_block_stop),
         cmocka_unit_test(utf8_is_never_split_by_the_hold_back),
