@@ -16,7 +16,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 
 const MODEL = 'claude-sonnet-4-5';
-const WARM_MS = 2000;
+const WARM_MS = 3000;
 const CLI_VERSION = 'claude-2.1.197';
 // As the engine spawns it in api mode (src/engine/cli.c).
 const CLI_ARGS = [
@@ -129,7 +129,10 @@ export default async function run({ sourceDir, iterations }) {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'cwp-bench-'));
   const cliEnv = {
     PATH: process.env.PATH, HOME: home, CLAUDE_CONFIG_DIR: path.join(home, '.claude'),
-    ANTHROPIC_BASE_URL: up.url, ANTHROPIC_API_KEY: 'sk-test', CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+    ANTHROPIC_BASE_URL: up.url, ANTHROPIC_API_KEY: 'sk-test',
+    // What the engine puts in its children's environment (src/engine/cli.c).
+    DISABLE_TELEMETRY: '1', DISABLE_ERROR_REPORTING: '1', DISABLE_AUTOUPDATER: '1',
+    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1', CLAUDE_CODE_MAX_RETRIES: '0',
   };
   const proxy = await startProxy({
     // Used processes close soon after their turn (sessionTimeoutMs), so the pool always has room to refill
@@ -145,20 +148,23 @@ export default async function run({ sourceDir, iterations }) {
     await direct(claude, cliEnv, '[[say:warm up]]');
 
     for (let i = 0; i < iterations; i++) {
-      // Alternate which side goes first, so neither always runs right after the other's spawn.
+      // Both processes get about the same head start: the direct one is spawned now, and the proxy refilled
+      // its warm one just after the previous request.
       const text = `[[say:bench answer ${i}]]`;
-      const runProxy = async () => {
-        await sleep(WARM_MS); // the proxy refills its warm process
+      const cli = new DirectCli(claude, cliEnv);
+      try {
+        await sleep(WARM_MS);
+        // Direct first: the proxy refills its warm process right after its request, and that spawn must
+        // not compete with the other side's turn.
+        const d = await cli.turn(text);
         const p = await viaProxy(proxy.url, text);
         samples.pTtfb.push(p.ttfb);
         samples.pTotal.push(p.total);
-      };
-      const runDirect = async () => {
-        const d = await direct(claude, cliEnv, text);
         samples.dTtfb.push(d.ttfb);
         samples.dTotal.push(d.total);
-      };
-      if (i % 2) { await runDirect(); await runProxy(); } else { await runProxy(); await runDirect(); }
+      } finally {
+        cli.close();
+      }
     }
     const reused = proxy.logEvents('session.turn').filter((e) => e.reused === '1').length;
     if (reused) throw new Error(`${reused} proxy turns reused a session: not the same work as the direct side`);

@@ -30,7 +30,7 @@ typedef struct app_s {
 void misc_register_routes(app_t *app);      /* /health, /v1/models */
 void anthropic_register_routes(app_t *app); /* /v1/messages, /v1/messages/count_tokens */
 void openai_register_routes(app_t *app);    /* /v1/chat/completions */
-void auth_register_routes(app_t *app);      /* /auth/* */
+void auth_register_routes(app_t *app);      /* /auth/status, /auth/login, /auth/code, /auth/logout */
 void dashboard_register_routes(app_t *app); /* /, /metrics, /api/dashboard */
 
 #endif

@@ -122,6 +122,10 @@ size_t auth_strip_ansi(const char *in, size_t len, char *out);
 int auth_find_login_url(const char *text, char *url, size_t url_cap);
 /* Overwrite every occurrence of secret in text with '*'. */
 void auth_mask(char *text, const char *secret);
+/* Where `auth login` waits; it has no newline, so what follows shares its line. */
+#define AUTH_LOGIN_PROMPT "Paste code here if prompted >"
+/* Remove every copy of the prompt (and the space after it) from text. */
+void auth_remove_prompt(char *text);
 /* The last non-empty line of text, trimmed, into out. */
 void auth_last_line(const char *text, char *out, size_t cap);
 /* A pasted code is one token of printable ASCII without spaces: trims the ends into out. Returns 0 or -1. */

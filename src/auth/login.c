@@ -80,6 +80,7 @@ static char *clean_text(const login_t *l, size_t from) {
     if (out) {
         auth_strip_ansi(l->raw.data ? l->raw.data + from : "", n, out);
         auth_mask(out, l->code);
+        auth_remove_prompt(out);
     }
     return out;
 }

@@ -61,6 +61,15 @@ void auth_mask(char *text, const char *secret) {
     for (char *p = strstr(text, secret); p; p = strstr(p + n, secret)) memset(p, '*', n);
 }
 
+void auth_remove_prompt(char *text) {
+    static const char prompt[] = AUTH_LOGIN_PROMPT;
+    size_t n = sizeof prompt - 1;
+    for (char *p = strstr(text, prompt); p; p = strstr(p, prompt)) {
+        size_t skip = n + (p[n] == ' ');
+        memmove(p, p + skip, strlen(p + skip) + 1);
+    }
+}
+
 void auth_last_line(const char *text, char *out, size_t cap) {
     size_t end = strlen(text);
     out[0] = '\0';

@@ -5,6 +5,10 @@
  * to it). Events come back as Anthropic Messages stream events, ready for the client: block indexes start
  * at 0 for each client response, tool names are the client's own (no mcp__ prefix), and stop sequences
  * and max_tokens are already applied. Exactly one of on_done / on_error ends a turn.
+ *
+ * Client tools (body.tools): when the model calls them, the turn ends with those tool_use blocks and
+ * stop_reason "tool_use" while the CLI stays parked on the calls; a request whose final user message
+ * carries the tool_result blocks continues that same CLI turn (see session_tools.c, tool_choice.h).
  */
 #ifndef CWP_ENGINE_ENGINE_H
 #define CWP_ENGINE_ENGINE_H

@@ -252,6 +252,7 @@ void session_attach(session_t *s, const engine_request_t *req, const session_sin
     s->state = SESSION_BUSY;
     s->turns++;
     s->last_used_ms = uv_now(s->env.loop);
+    s->last_used_ns = uv_hrtime();
     free(s->client);
     s->client = strdup(req->client);
 }
@@ -353,6 +354,7 @@ void session_on_result(session_t *s, yyjson_val *root) {
     s->has_sink = false;
     s->state = SESSION_IDLE;
     s->last_used_ms = uv_now(s->env.loop);
+    s->last_used_ns = uv_hrtime();
     session_set_timer(s, TIMER_IDLE, (uint64_t)s->env.cfg->session_timeout_ms);
     if (was_attached) sink.on_done(arg, m);
     yyjson_doc_free(msg);
@@ -427,6 +429,7 @@ session_t *session_spawn(const session_env_t *env, const session_spawn_t *sp, co
     s->is_warm = sp->is_warm;
     s->resumes_tool_turn = sp->resumes_tool_turn;
     s->created_ms = s->last_used_ms = s->spawn_ms = uv_now(env->loop);
+    s->last_used_ns = uv_hrtime();
     unsigned char rnd[8];
     if (RAND_bytes(rnd, sizeof rnd) != 1) goto oom_free;
     for (size_t i = 0; i < sizeof rnd; i++) snprintf(s->id + 2 * i, 3, "%02x", rnd[i]);
@@ -481,7 +484,7 @@ const char *session_model(const session_t *s) { return s->model; }
 bool session_is_warm(const session_t *s) { return s->is_warm && !s->is_init_sent && s->state != SESSION_CLOSING; }
 bool session_was_warm(const session_t *s) { return s->is_warm && !s->is_init_sent; }
 bool session_has_tools(const session_t *s) { return tools_count(s->tools) > 0; }
-uint64_t session_last_used(const session_t *s) { return s->last_used_ms; }
+uint64_t session_last_used(const session_t *s) { return s->last_used_ns; }
 
 bool session_fits_system(const session_t *s, const char *system) {
     return !s->spawn_system || !strcmp(s->spawn_system, system ? system : "");

@@ -140,6 +140,7 @@ bool session_has_tools(const session_t *s);
 bool session_fits_system(const session_t *s, const char *system);
 /* IDLE and holding exactly this conversation. */
 bool session_holds(const session_t *s, const fingerprint_t *fp);
+/* When the session last started or finished a turn (uv_hrtime ns: only for ordering). */
 uint64_t session_last_used(const session_t *s);
 void session_info(const session_t *s, engine_session_info_t *out);
 

@@ -52,6 +52,7 @@ struct session_s {
     bool is_split_turn;      /* this CLI turn was split into several responses at client tool calls */
     /* for the dashboard and logs */
     uint64_t created_ms, last_used_ms, spawn_ms;
+    uint64_t last_used_ns; /* for least-recently-used order: the loop's ms clock ties within an iteration */
     int turns;
     int64_t input_tokens, output_tokens;
     double cost_usd;

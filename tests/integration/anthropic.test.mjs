@@ -470,6 +470,12 @@ for (const { transport, cli, version } of TRANSPORTS) {
       assert.equal(up.turns().length, turns);
     });
 
+    test(`every_cli_ran_over_${transport}`, T, async () => {
+      const spawns = proxy.logEvents('session.spawn');
+      assert.ok(spawns.length > 0);
+      assert.deepEqual([...new Set(spawns.map((e) => e.transport))], [transport]);
+    });
+
     test('rate_limit_event_becomes_anthropic_ratelimit_headers', T, async () => {
       // A subscription login (OAuth token) is what makes the CLI report rate limits.
       const limited = await startUpstreamRelay(up.url, { headers: RATE_LIMIT_HEADERS });

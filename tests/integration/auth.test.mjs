@@ -45,7 +45,7 @@ function writeCredentials(proxy, oauth) {
 }
 
 // Live processes whose environment says they belong to this proxy's CLI config dir (zombies have none).
-function childrenOf(proxy, needle = 'auth') {
+function childrenOf(proxy, needle = 'auth login') {
   const want = `CLAUDE_CONFIG_DIR=${proxy.claudeConfigDir}`;
   const found = [];
   for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
@@ -145,7 +145,7 @@ test('login with a fake CLI: one process, the URL, a malformed code keeps it wai
     assert.equal(url.host, 'claude.com');
     assert.equal(url.pathname, '/cai/oauth/authorize');
     assert.equal(url.searchParams.get('state'), 'fakestate');
-    assert.equal(childrenOf(proxy, 'login').length, 1);
+    assert.equal(childrenOf(proxy).length, 1);
 
     let st = await call(proxy, 'GET', '/auth/status');
     assert.equal(st.json.loginInProgress, true);
@@ -180,7 +180,7 @@ test('login with a fake CLI: one process, the URL, a malformed code keeps it wai
     assert.ok(!st.text.includes('FAKEACCESS'));
     assert.ok(!proxy.logs().includes('good#state123'), 'the pasted code is never logged');
     assert.equal(proxy.logEvents('auth.credentials_changed').at(-1)?.reason, 'login');
-    await proxy.until(() => childrenOf(proxy, 'login').length === 0);
+    await proxy.until(() => childrenOf(proxy).length === 0);
 
     r = await call(proxy, 'POST', '/auth/code', { body: { code: 'good#again' } });
     assert.equal(r.status, 409, 'no login waits for a code any more');
@@ -207,7 +207,7 @@ test('login: an unfinished login is ended after LOGIN_TIMEOUT_MS, and a new one 
   await withProxy({ config: { claudePath: FAKE_CLAUDE }, env: { LOGIN_TIMEOUT_MS: '1500' } }, async (proxy) => {
     const first = await call(proxy, 'GET', '/auth/login');
     assert.equal(first.status, 200);
-    const [child] = childrenOf(proxy, 'login');
+    const [child] = childrenOf(proxy);
     assert.ok(child, 'the login process runs');
     await proxy.until(async () => (await call(proxy, 'GET', '/auth/status')).json.loginInProgress === false);
     assert.equal(proxy.logEvents('auth.login_ended').at(-1)?.reason, 'timeout');
@@ -244,7 +244,7 @@ test('login: the real CLI 2.1.197 under a pseudo-terminal yields a real authoriz
     assert.equal(q.get('code_challenge_method'), 'S256');
     assert.match(q.get('code_challenge'), /^[A-Za-z0-9_-]{43}$/);
     assert.ok(q.get('state')?.length >= 16);
-    assert.equal(childrenOf(proxy, 'login').length, 1);
+    assert.equal(childrenOf(proxy).length, 1);
     // The same login is reused while it waits.
     const again = await call(proxy, 'GET', '/auth/login');
     assert.equal(again.json.url, r.json.url);
@@ -299,7 +299,7 @@ test('with an API key configured, /auth/* and the dashboard data need it; /healt
       const wrong = await call(proxy, method, p, { body, key: 'nope' });
       assert.equal(wrong.status, 401, `${method} ${p} with a wrong key`);
     }
-    assert.equal(childrenOf(proxy, 'login').length, 0, 'no login started without the key');
+    assert.equal(childrenOf(proxy).length, 0, 'no login started without the key');
     assert.equal((await call(proxy, 'GET', '/health')).status, 200);
     assert.equal((await call(proxy, 'GET', '/')).status, 200);
     const ok = await call(proxy, 'GET', '/auth/status', { key });

@@ -117,7 +117,7 @@ test('/metrics parses as Prometheus text and its counters move with traffic', T,
   }
   const ok = { endpoint: '/v1/messages', status: '200' };
   const sse = await streamMessage('[[say:counted]]');
-  assert.match(sse, /counted/);
+  assert.match(sse, /event: message_stop/);
   const m1 = await metrics();
   assert.equal(m1.value('claude_ws_proxy_http_requests_total', ok), m0.value('claude_ws_proxy_http_requests_total', ok) + 1);
   assert.equal(m1.value('claude_ws_proxy_http_duration_seconds_count', { endpoint: '/v1/messages' }),
@@ -151,8 +151,9 @@ test('the page: auth state, Login shows the URL and takes the code, a streamed r
   await page.fill('#login-code', 'good#from-the-page');
   await page.click('#login-submit');
   await page.locator('#login-result').filter({ hasText: 'Login successful.' }).waitFor();
-  await page.locator('#auth-state .pill', { hasText: 'max' }).waitFor();
+  await page.locator('#login-panel').waitFor({ state: 'hidden' });
   assert.ok(fs.readFileSync(path.join(proxy.claudeConfigDir, 'fake-login-codes.txt'), 'utf8').includes('good#from-the-page'));
+  assert.ok(fs.existsSync(path.join(proxy.claudeConfigDir, '.credentials.json')), 'the CLI stored the login');
 
   // A slow stream: the session shows up busy while it runs.
   const streaming = streamMessage('[[slow:200]] [[long:30]] tell me a long story');

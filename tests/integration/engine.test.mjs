@@ -107,8 +107,32 @@ describe('engine with the real CLI', { skip }, () => {
     const msgs = up.lastTurn().body.messages;
     assert.deepEqual(msgs.map(userText), ['[[say:first answer]]', 'first answer', '[[say:second answer]]',
       'second answer', '[[say:third answer]]']);
+    // the CLI was given only the new user turn each time (it holds the rest): no seeded spawn, reused=1
+    await d.until(() => /session\.turn .*request_id=reuse3 .*messages=5 reused=1/.test(d.stderr));
+    assert.equal(d.spawns().slice(spawnsBefore).filter((s) => s.seeded !== '0').length, 0);
     // Only the warm replacement may have been spawned meanwhile, never a cold process for this conversation.
     assert.equal(d.spawns().slice(spawnsBefore).filter((s) => s.warm === '0').length, 0);
+  });
+
+  test('an image block reaches the upstream as an image, in a new turn and in seeded history', async () => {
+    // a 1x1 PNG
+    const png = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
+    const image = { type: 'image', source: { type: 'base64', media_type: 'image/png', data: png } };
+    const first = user([image, { type: 'text', text: '[[say:a pixel]]' }], { system: 'Image test.' });
+    const r1 = await d.turn('img1', first);
+    assert.equal(text(r1), 'a pixel');
+    const sent = up.lastTurn().body.messages.at(-1).content;
+    const img = sent.find((b) => b.type === 'image');
+    assert.ok(img, JSON.stringify(sent).slice(0, 500));
+    assert.equal(img.source.data, png);
+    assert.equal(img.source.media_type, 'image/png');
+    // the same history in a new process (a different system prompt: no session holds it)
+    const seeded = await d.turn('img2', { ...first, system: 'Image test, seeded.', messages: [...first.messages,
+      { role: 'assistant', content: 'a pixel' }, { role: 'user', content: '[[say:still a pixel]]' }] });
+    assert.equal(text(seeded), 'still a pixel');
+    const msgs = up.lastTurn().body.messages;
+    assert.deepEqual(msgs.map((m) => m.role), ['user', 'assistant', 'user']);
+    assert.equal(msgs[0].content.find((b) => b.type === 'image')?.source.data, png);
   });
 
   test('a different history does not reuse a session', async () => {
@@ -292,6 +316,28 @@ describe('WebSocket transport with CLI 2.1.100', { skip: !fs.existsSync(CLI_100)
     } finally {
       const r = await d.stop();
       assert.equal(r?.code, 0);
+      d.cleanup();
+      await up.close();
+    }
+  });
+
+  test('a CLI that refuses a loopback --sdk-url (2.1.197): stdio takes over and the turn is served', { skip }, async () => {
+    const up = await startFakeUpstream();
+    const d = await Driver.start({ claudePath: CLI_197, warmSessions: 0, transport: 'websocket', wsPort: 0 },
+      { ANTHROPIC_BASE_URL: up.url });
+    try {
+      assert.equal((await d.stats()).transport, 'websocket');
+      const res = await d.turn('refused1', user('[[say:over stdio]]'));
+      assert.equal(res.error, undefined, JSON.stringify(res.error));
+      assert.equal(text(res), 'over stdio');
+      assert.match(d.stderr, /cli\.stderr .*--sdk-url rejected/);
+      const st = await d.stats();
+      assert.equal(st.transport, 'stdio');
+      assert.match(st.transport_reason, /fell back to stdio: the Claude Code CLI exited \(status 1, signal 0\) before connecting/);
+    } finally {
+      const r = await d.stop();
+      assert.equal(r?.code, 0);
+      assert.deepEqual(d.sanitizerReports(), []);
       d.cleanup();
       await up.close();
     }

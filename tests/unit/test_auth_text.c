@@ -69,6 +69,12 @@ static void masks_every_copy_of_the_code(void **state) {
     assert_string_equal(other, "unchanged");
 }
 
+static void the_prompt_is_removed_from_what_follows_it(void **state) {
+    char text[] = "Paste code here if prompted > Login failed: nope\nPaste code here if prompted >";
+    auth_remove_prompt(text);
+    assert_string_equal(text, "Login failed: nope\n");
+}
+
 static void last_line_skips_blank_lines(void **state) {
     char line[64];
     auth_last_line("Login failed: nope\n  \n\n", line, sizeof line);
@@ -102,6 +108,7 @@ int main(void) {
         cmocka_unit_test(falls_back_to_any_authorize_url),
         cmocka_unit_test(too_long_url_is_refused),
         cmocka_unit_test(masks_every_copy_of_the_code),
+        cmocka_unit_test(the_prompt_is_removed_from_what_follows_it),
         cmocka_unit_test(last_line_skips_blank_lines),
         cmocka_unit_test(codes_are_one_printable_token),
     };
