@@ -181,6 +181,9 @@ export default async function run({ sourceDir, iterations }) {
       { label: 'direct stdio: first stream_event', samplesMs: samples.dTtfb },
       { label: 'proxy: whole response', samplesMs: samples.pTotal },
       { label: 'direct stdio: result line', samplesMs: samples.dTotal },
+      // The same turn's two timings side by side: steadier than a difference of medians.
+      { label: 'paired: proxy - direct, first byte', samplesMs: samples.pTtfb.map((p, i) => p - samples.dTtfb[i]) },
+      { label: 'paired: proxy - direct, total', samplesMs: samples.pTotal.map((p, i) => p - samples.dTotal[i]) },
     ],
     comparisons: [
       { label: 'time to first byte overhead', a: 'proxy: first SSE byte', b: 'direct stdio: first stream_event' },

@@ -2,7 +2,7 @@
 //
 // A bench module's default export is `async (ctx) => report`, with
 //   ctx    = { sourceDir, buildDir, proxyBin, iterations }
-//   report = { name, results: [{ label, samplesMs: number[] }],
+//   report = { name, results: [{ label, samplesMs: number[] } | { label, samples: number[], unit: 'MB' }],
 //              comparisons?: [{ label, a, b }] }   // a and b are result labels: prints a - b and a / b
 // Benches are run one at a time (the machine has 2 cores). `node bench/run.mjs <filter>` runs only the
 // benches whose file name contains <filter>; BENCH_ITERATIONS overrides the default of 20 samples.
@@ -32,15 +32,23 @@ function print(report) {
   console.log(`\n== ${report.name}`);
   const medians = new Map();
   for (const r of report.results) {
-    const m = median(r.samplesMs);
+    // r.unit (optional, default ms): for figures that are not times, e.g. { label, samples, unit: 'MB' }
+    const fmt = r.unit ? (x) => `${x.toFixed(1)} ${r.unit}` : ms;
+    const samples = r.samplesMs ?? r.samples;
+    const m = median(samples);
     medians.set(r.label, m);
-    const sorted = [...r.samplesMs].sort((a, b) => a - b);
-    console.log(`  ${r.label.padEnd(36)} median ${ms(m).padStart(10)}   min ${ms(sorted[0])}   max ${ms(sorted.at(-1))}   n=${sorted.length}`);
+    const sorted = [...samples].sort((a, b) => a - b);
+    console.log(`  ${r.label.padEnd(36)} median ${fmt(m).padStart(10)}   min ${fmt(sorted[0])}   max ${fmt(sorted.at(-1))}   n=${sorted.length}`);
   }
   for (const c of report.comparisons || []) {
     const a = medians.get(c.a), b = medians.get(c.b);
     console.log(`  ${c.label.padEnd(36)} ${c.a} - ${c.b} = ${ms(a - b)}   ratio ${(a / b).toFixed(2)}x`);
   }
+}
+
+if (!fs.existsSync(proxyBin)) {
+  console.error(`no proxy binary at ${proxyBin}: build first (make build), or set BUILD_DIR / PROXY_BIN`);
+  process.exit(1);
 }
 
 const filter = process.argv[2] || '';
