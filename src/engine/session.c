@@ -251,8 +251,7 @@ void session_attach(session_t *s, const engine_request_t *req, const session_sin
     session_set_paused(s, false);
     s->state = SESSION_BUSY;
     s->turns++;
-    s->last_used_ms = uv_now(s->env.loop);
-    s->last_used_ns = uv_hrtime();
+    session_mark_used(s);
     free(s->client);
     s->client = strdup(req->client);
 }
@@ -353,8 +352,7 @@ void session_on_result(session_t *s, yyjson_val *root) {
     bool was_attached = s->has_sink && ts != TURN_STREAM_GONE;
     s->has_sink = false;
     s->state = SESSION_IDLE;
-    s->last_used_ms = uv_now(s->env.loop);
-    s->last_used_ns = uv_hrtime();
+    session_mark_used(s);
     session_set_timer(s, TIMER_IDLE, (uint64_t)s->env.cfg->session_timeout_ms);
     if (was_attached) sink.on_done(arg, m);
     yyjson_doc_free(msg);

@@ -86,4 +86,10 @@ void session_on_tool_timeout(session_t *s);
 /* session_io.c: spawn the process with its transport. Returns 0 or a negative uv error. */
 int session_start_process(session_t *s, const char *resume_id);
 
+/* A use for idle timing (loop ms) and for least-recently-used order (hrtime: ms ties within an iteration). */
+static inline void session_mark_used(session_t *s) {
+    s->last_used_ms = uv_now(s->env.loop);
+    s->last_used_ns = uv_hrtime();
+}
+
 #endif

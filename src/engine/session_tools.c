@@ -64,7 +64,7 @@ void session_check_tool_stop(session_t *s) {
     s->has_sink = false;
     s->is_split_turn = true;
     s->state = SESSION_WAITING;
-    s->last_used_ms = uv_now(s->env.loop);
+    session_mark_used(s);
     session_set_timer(s, TIMER_TOOL, (uint64_t)s->env.cfg->tool_result_timeout_ms);
     const char *ids[TOOLS_MAX_PENDING];
     log_info("session.tool_wait", "session=%s calls=%zu pending=%zu timeout_ms=%ld", s->id,
