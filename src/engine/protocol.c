@@ -158,6 +158,16 @@ char *proto_build_interrupt(const char *request_id, size_t *len) {
     return finish(doc, root, len);
 }
 
+char *proto_build_set_thinking(const char *request_id, int64_t max_thinking_tokens, size_t *len) {
+    yyjson_mut_doc *doc = yyjson_mut_doc_new(NULL);
+    if (!doc) return NULL;
+    yyjson_mut_val *req;
+    yyjson_mut_val *root = control_request(doc, request_id, "set_max_thinking_tokens", &req);
+    yyjson_mut_obj_add_val(doc, req, "max_thinking_tokens",
+                           max_thinking_tokens < 0 ? yyjson_mut_null(doc) : yyjson_mut_sint(doc, max_thinking_tokens));
+    return finish(doc, root, len);
+}
+
 static yyjson_mut_val *control_response(yyjson_mut_doc *doc, const char *request_id, const char *subtype,
                                         yyjson_mut_val **resp) {
     yyjson_mut_val *root = yyjson_mut_obj(doc);

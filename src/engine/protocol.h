@@ -6,6 +6,7 @@
 #define CWP_ENGINE_PROTOCOL_H
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <yyjson.h>
 
 #include "engine/engine.h"
@@ -55,6 +56,9 @@ char *proto_build_initialize(const proto_initialize_t *init, size_t *len);
 /* A user turn; content is a string or an array of content blocks (copied). */
 char *proto_build_user(yyjson_val *content, size_t *len);
 char *proto_build_interrupt(const char *request_id, size_t *len);
+/* set_max_thinking_tokens, which the CLI applies from its next upstream request on: N > 0 a thinking
+ * budget (models with adaptive thinking stay adaptive), 0 thinking off, < 0 (sent as null) its default. */
+char *proto_build_set_thinking(const char *request_id, int64_t max_thinking_tokens, size_t *len);
 /* control_response success; response may be NULL (empty object). */
 char *proto_build_control_success(const char *request_id, yyjson_val *response, size_t *len);
 char *proto_build_control_error(const char *request_id, const char *message, size_t *len);

@@ -82,6 +82,25 @@ static int check_stops(engine_request_t *r, yyjson_val *stops, char *err, size_t
     return 0;
 }
 
+int engine_request_thinking(yyjson_val *thinking, int64_t *tokens, char *err, size_t err_len) {
+    *tokens = ENGINE_THINKING_DEFAULT;
+    if (!thinking || yyjson_is_null(thinking)) return 0;
+    const char *type = yyjson_get_str(yyjson_obj_get(thinking, "type"));
+    if (!yyjson_is_obj(thinking) || !type) return bad(err, err_len, "thinking: must be an object with a type");
+    if (!strcmp(type, "adaptive")) return 0;
+    if (!strcmp(type, "disabled")) {
+        *tokens = 0;
+        return 0;
+    }
+    if (strcmp(type, "enabled") != 0)
+        return bad(err, err_len, "thinking.type: must be \"enabled\", \"disabled\" or \"adaptive\"");
+    yyjson_val *budget = yyjson_obj_get(thinking, "budget_tokens");
+    if (!yyjson_is_int(budget) || yyjson_get_sint(budget) < 1)
+        return bad(err, err_len, "thinking.budget_tokens: must be a positive integer");
+    *tokens = yyjson_get_sint(budget);
+    return 0;
+}
+
 /* tool_choice → the tools offered and the reminder (see tool_choice.h). */
 static int plan_tools(engine_request_t *r, yyjson_val *body, yyjson_val *tools, char *err, size_t err_len) {
     if (tool_choice_parse(yyjson_obj_get(body, "tool_choice"), &r->tool_choice, err, err_len)) return -1;
@@ -139,6 +158,7 @@ int engine_request_init(engine_request_t *r, const turn_request_t *req, const ch
         }
         r->max_tokens = yyjson_get_sint(mt);
     }
+    if (engine_request_thinking(yyjson_obj_get(body, "thinking"), &r->thinking_tokens, err, err_len)) goto fail;
     if (req->json_schema) {
         r->json_schema = yyjson_read(req->json_schema, strlen(req->json_schema), 0);
         if (!yyjson_is_obj(yyjson_doc_get_root(r->json_schema))) {

@@ -14,6 +14,10 @@
 #include "engine/tool_choice.h"
 #include "engine/turn.h"
 
+/* engine_request_t.thinking_tokens when the request leaves thinking to the CLI (no `thinking`, or
+ * "adaptive"): the CLI's default, adaptive thinking where the model has it. */
+#define ENGINE_THINKING_DEFAULT (-1)
+
 typedef struct {
     yyjson_doc *doc;          /* owned copy of the body */
     const char *model;
@@ -33,6 +37,7 @@ typedef struct {
     yyjson_doc *json_schema;  /* parsed, or NULL */
     char *json_schema_text;
     char *effort;
+    int64_t thinking_tokens;  /* budget > 0, 0 = thinking off, or ENGINE_THINKING_DEFAULT */
     char *request_id, *client, *endpoint;
     fingerprint_t history;    /* header + messages[0, n-1): what a reusable session must hold */
     fingerprint_ctx_t *conversation; /* header + all messages: extended with the reply when done */
@@ -41,6 +46,9 @@ typedef struct {
 /* Returns 0, or -1 with a client-facing message in err (a 400). mode: "api" | "agent". */
 int engine_request_init(engine_request_t *r, const turn_request_t *req, const char *mode, char *err, size_t err_len);
 void engine_request_free(engine_request_t *r);
+/* body.thinking ({"type":"enabled","budget_tokens":N} | {"type":"disabled"} | {"type":"adaptive"} | absent)
+ * → *tokens as engine_request_t.thinking_tokens. Returns 0, or -1 with a message in err. */
+int engine_request_thinking(yyjson_val *thinking, int64_t *tokens, char *err, size_t err_len);
 static inline bool engine_request_has_history(const engine_request_t *r) { return r->message_count > 1; }
 
 #endif

@@ -282,6 +282,7 @@ int session_run_turn(session_t *s, const engine_request_t *req, const session_si
     } else {
         session_set_timer(s, TIMER_STALL, (uint64_t)s->env.cfg->stall_timeout_ms);
     }
+    if (session_send_thinking(s, req->thinking_tokens) != 0) goto fail;
     if (s->resumes_tool_turn) {
         s->resumes_tool_turn = false; /* the CLI continues the seeded turn on its own */
         s->is_split_turn = true;
@@ -433,6 +434,7 @@ session_t *session_spawn(const session_env_t *env, const session_spawn_t *sp, co
     for (size_t i = 0; i < sizeof rnd; i++) snprintf(s->id + 2 * i, 3, "%02x", rnd[i]);
     s->model = strdup(sp->model);
     s->effort = sp->effort ? strdup(sp->effort) : NULL;
+    s->thinking_tokens = ENGINE_THINKING_DEFAULT;
     s->client = strdup(sp->client ? sp->client : "");
     s->tools = tools_new();
     uv_timer_init(env->loop, &s->timer);

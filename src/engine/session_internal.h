@@ -25,6 +25,7 @@ struct session_s {
     session_state_t state;
     char id[17];
     char *model, *effort, *client;
+    int64_t thinking_tokens; /* what the CLI was last told (set_max_thinking_tokens), as engine_request_t's */
     char *dir, *home, *cwd; /* dir = <sessions_dir>/<id>; cwd is the work dir in agent mode */
     char *config_dir;       /* the child's CLAUDE_CONFIG_DIR */
     char *transcript_path;  /* the seeded history, removed at the end */
@@ -83,6 +84,9 @@ bool session_allows_tool(const session_t *s, const char *tool_name);
 /* After a stream event or a tools/call: end the response at the client's tool calls if it is time. */
 void session_check_tool_stop(session_t *s);
 void session_on_tool_timeout(session_t *s);
+/* session_io.c: tell the CLI the turn's thinking setting when it differs from the last one (a control
+ * request the CLI applies before the user line that follows). Returns 0 or negative. */
+int session_send_thinking(session_t *s, int64_t thinking_tokens);
 /* session_io.c: spawn the process with its transport. Returns 0 or a negative uv error. */
 int session_start_process(session_t *s, const char *resume_id);
 

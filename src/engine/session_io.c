@@ -50,10 +50,31 @@ static void on_control_request(session_t *s, const proto_line_t *l) {
     }
 }
 
+int session_send_thinking(session_t *s, int64_t thinking_tokens) {
+    if (thinking_tokens == s->thinking_tokens) return 0;
+    char id[32];
+    snprintf(id, sizeof id, "cwp-think-%u", ++s->control_seq);
+    size_t len = 0;
+    char *line = proto_build_set_thinking(id, thinking_tokens, &len);
+    int rc = session_send(s, line, len);
+    if (rc == 0) s->thinking_tokens = thinking_tokens;
+    log_info("session.thinking", "session=%s control_id=%s max_thinking_tokens=%lld rc=%d", s->id, id,
+             (long long)thinking_tokens, rc);
+    return rc;
+}
+
 static void on_control_response(session_t *s, const proto_line_t *l) {
-    if (!l->request_id || strcmp(l->request_id, s->init_id) != 0 || s->is_initialized) return;
+    if (!l->request_id) return;
     const char *error = NULL;
-    if (!proto_control_response_ok(l->root, &error)) {
+    bool is_ok = proto_control_response_ok(l->root, &error);
+    if (strcmp(l->request_id, s->init_id) != 0) {
+        /* set_max_thinking_tokens, interrupt: a refusal leaves the turn running as the CLI sees fit. */
+        if (!is_ok) log_warn("session.control_refused", "session=%s control_id=%s error=\"%.200s\"", s->id,
+                             l->request_id, error ? error : "");
+        return;
+    }
+    if (s->is_initialized) return;
+    if (!is_ok) {
         char msg[256];
         snprintf(msg, sizeof msg, "the Claude Code CLI refused initialize: %.200s", error);
         session_fail(s, ENGINE_ERR_CLI_FAILED, 502, msg);

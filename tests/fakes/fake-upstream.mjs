@@ -114,6 +114,15 @@ function plan(body) {
   const tools = directives.filter((d) => d.name === 'tool');
   if (tools.length) return { blocks: [...blocks, ...toolUseBlocks(tools, body)], stop: 'tool_use', delayMs };
 
+  // [[fail_mid:N]] / [[drop_mid:N]]: N text deltas, then an in-stream `event: error` (what the real API sends
+  // when it fails after the stream began) or a dropped connection.
+  const failMid = get('fail_mid') || get('drop_mid');
+  if (failMid) {
+    const after = Math.max(1, Number(failMid.arg) || 3);
+    blocks.push({ type: 'text', text: Array.from({ length: after + 20 }, (_, k) => `m${k + 1} `).join('') });
+    return { blocks, stop: 'end_turn', delayMs, failAfter: after, failMode: failMid.name === 'drop_mid' ? 'drop' : 'error' };
+  }
+
   let answer = DEFAULT_TEXT;
   const say = get('say');
   const long = get('long');
@@ -184,6 +193,7 @@ async function stream(res, body, p, isClosed) {
     for (const delta of deltasFor(block)) {
       if (p.delayMs) await sleep(p.delayMs);
       if (isClosed()) return;
+      if (p.failAfter && count === p.failAfter) return failStream(res, send, p.failMode);
       send('content_block_delta', { index, delta });
       count++;
     }
@@ -191,6 +201,13 @@ async function stream(res, body, p, isClosed) {
   }
   send('message_delta', { delta: { stop_reason: p.stop, stop_sequence: null }, usage: { output_tokens: count } });
   send('message_stop', {});
+  res.end();
+}
+
+function failStream(res, send, mode) {
+  // Once what was sent has left, so the client sees the deltas before the connection dies.
+  if (mode === 'drop') return res.write('', () => res.destroy());
+  send('error', { error: { type: 'overloaded_error', message: 'fake upstream overloaded mid-stream' } });
   res.end();
 }
 
@@ -227,6 +244,7 @@ export async function startFakeUpstream({ port = 0 } = {}) {
       requests.push({ path: req.url, headers: req.headers, body, at: Date.now() });
       const p = plan(body);
       if (p.error) return sendError(res, p.error.status, p.error.message, body);
+      if (p.failAfter && !body.stream) return sendError(res, 529, 'fake upstream overloaded mid-stream', body);
       let closed = false;
       res.on('close', () => { closed = true; });
       if (body.stream) await stream(res, body, p, () => closed);

@@ -394,6 +394,70 @@ for (const { transport, cli, version } of TRANSPORTS) {
       assert.equal(textOf(msg), 'still here');
     });
 
+    // The upstream fails after its stream began ([[fail_mid:N]]: N text deltas, then `event: error`
+    // overloaded_error; [[drop_mid:N]]: the connection dies). The CLI (retries off) gives up on the turn.
+    test('failure_after_the_stream_began_ends_it_with_an_error_event', T, async () => {
+      const closes = proxy.logEvents('session.close').filter((e) => e.reason === 'turn failed').length;
+      const prompt = `[[fail_mid:3]] ${marker('failmid')}`;
+      const res = await post(proxy, '/v1/messages', { model: MODEL, max_tokens: 1024, stream: true, messages: user(prompt) });
+      assert.equal(res.status, 200, 'the stream had begun: the status is already sent');
+      assert.ok(!res.aborted, 'the stream ends cleanly, not with a reset');
+      assert.ok(res.text.endsWith('\n\n'));
+      const seq = res.frames.filter((f) => f.event !== 'ping');
+      for (const f of seq) assert.equal(f.event, f.data.type, 'event name matches data.type');
+      assert.equal(seq[0].event, 'message_start');
+      const text = seq.filter((f) => f.event === 'content_block_delta').map((f) => f.data.delta.text).join('');
+      assert.equal(text, 'm1 m2 m3 m4 m5 m6 ', 'the deltas streamed before the failure reach the client');
+      const last = seq.at(-1);
+      assert.equal(last.event, 'error', `last frame: ${JSON.stringify(last)}`);
+      assert.equal(last.data.error.type, 'overloaded_error');
+      assert.match(last.data.error.message, /fake upstream overloaded mid-stream/, 'the upstream words its own error');
+      assert.ok(!seq.some((f) => f.event === 'message_stop' || f.event === 'message_delta'), 'the message does not end as if it succeeded');
+      // The CLI holds a failed exchange: the proxy discards that session.
+      await proxy.until(() => proxy.logEvents('session.close').filter((e) => e.reason === 'turn failed').length > closes, 30_000);
+
+      // The official SDK turns the error event into an APIError of that type, after the text it streamed.
+      const pieces = [];
+      let caught = null;
+      try {
+        const stream = await ask(`[[fail_mid:2]] ${marker('failmid')}`, { stream: true });
+        for await (const ev of stream) if (ev.type === 'content_block_delta') pieces.push(ev.delta.text);
+      } catch (err) {
+        caught = err;
+      }
+      assert.ok(caught instanceof Anthropic.APIError, `expected APIError, got ${caught}`);
+      assert.equal(caught.type, 'overloaded_error');
+      assert.equal(caught.error.error.type, 'overloaded_error');
+      assert.equal(pieces.join(''), 'm1 m2 m3 m4 ');
+
+      // The conversation goes on: the client sends it back with what it got, and the upstream sees it all.
+      const msg = await client.messages.create({
+        model: MODEL, max_tokens: 1024,
+        messages: [...user(prompt), { role: 'assistant', content: text }, ...user('[[say:after the failure]]')],
+      });
+      assert.equal(textOf(msg), 'after the failure');
+      const sent = up.lastTurn().body.messages;
+      assert.deepEqual(sent.map((m) => m.role), ['user', 'assistant', 'user']);
+      assert.equal(upstreamText(sent[0]), prompt);
+      assert.equal(upstreamText(sent[1]), text.trim());
+    });
+
+    test('connection_lost_after_the_stream_began_ends_it_with_an_error_event', T, async () => {
+      const res = await post(proxy, '/v1/messages', {
+        model: MODEL, max_tokens: 1024, stream: true, messages: user(`[[drop_mid:2]] ${marker('dropmid')}`),
+      });
+      assert.equal(res.status, 200);
+      assert.ok(!res.aborted);
+      const seq = res.frames.filter((f) => f.event !== 'ping');
+      const text = seq.filter((f) => f.event === 'content_block_delta').map((f) => f.data.delta.text).join('');
+      assert.equal(text, 'm1 m2 m3 m4 ');
+      const last = seq.at(-1);
+      assert.equal(last.event, 'error', `last frame: ${JSON.stringify(last)}`);
+      assert.equal(last.data.type, 'error');
+      assert.ok(last.data.error.type.endsWith('_error') && last.data.error.message, JSON.stringify(last.data));
+      assert.equal(textOf(await ask('[[say:still fine]]')), 'still fine');
+    });
+
     test('count_tokens_grows_and_counts_images_and_tools', T, async () => {
       const turns = up.turns().length;
       const count = (body) => client.messages.countTokens({ model: MODEL, ...body });

@@ -140,6 +140,31 @@ static void user_line_and_control_answers(void **state) {
     yyjson_doc_free(content);
 }
 
+/* The shape CLI 2.1.100 and 2.1.197 accept: max_thinking_tokens a number, or null for the CLI's default. */
+static void set_thinking_sends_a_budget_zero_or_null(void **state) {
+    (void)state;
+    const struct { int64_t tokens; const char *want; } cases[] = {
+        {5000, "5000"}, {0, "0"}, {-1, "null"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t len = 0;
+        char *line = proto_build_set_thinking("t1", cases[i].tokens, &len);
+        assert_non_null(line);
+        assert_int_equal(strlen(line), len);
+        yyjson_doc *doc = yyjson_read(line, len, 0);
+        yyjson_val *root = yyjson_doc_get_root(doc);
+        assert_string_equal(yyjson_get_str(yyjson_obj_get(root, "type")), "control_request");
+        assert_string_equal(yyjson_get_str(yyjson_obj_get(root, "request_id")), "t1");
+        yyjson_val *req = yyjson_obj_get(root, "request");
+        assert_string_equal(yyjson_get_str(yyjson_obj_get(req, "subtype")), "set_max_thinking_tokens");
+        char *value = yyjson_val_write(yyjson_obj_get(req, "max_thinking_tokens"), 0, NULL);
+        assert_string_equal(value, cases[i].want);
+        free(value);
+        yyjson_doc_free(doc);
+        free(line);
+    }
+}
+
 static void upstream_message_is_taken_from_the_cli_text(void **state) {
     struct {
         const char *text, *want;
@@ -211,6 +236,7 @@ int main(void) {
         cmocka_unit_test(control_response_success_and_error),
         cmocka_unit_test(initialize_carries_a_string_system_prompt),
         cmocka_unit_test(user_line_and_control_answers),
+        cmocka_unit_test(set_thinking_sends_a_budget_zero_or_null),
         cmocka_unit_test(upstream_message_is_taken_from_the_cli_text),
         cmocka_unit_test(errors_map_to_kinds_and_statuses),
         cmocka_unit_test(error_status_from_the_cli_text),
