@@ -102,8 +102,8 @@ static int read_file(const char *path, char **out, size_t *out_len, config_ctx_t
 }
 
 static int load_file(config_t *cfg, const char *path, config_ctx_t *ctx) {
-    char *data;
-    size_t len;
+    char *data = NULL;
+    size_t len = 0;
     if (read_file(path, &data, &len, ctx) < 0) return -1;
     yyjson_read_err rerr;
     yyjson_doc *doc = yyjson_read_opts(data, len, 0, NULL, &rerr);

@@ -34,11 +34,8 @@ static bool has_cli_credentials(const app_t *app) {
         if (st.authenticated) return true;
     }
     if (is_set("CLAUDE_CODE_OAUTH_TOKEN") || is_set("ANTHROPIC_API_KEY")) return true;
-    const char *dir = app->cfg->claude_config_dir;
     char path[4096];
-    if (dir && *dir) snprintf(path, sizeof path, "%s/.credentials.json", dir);
-    else if (is_set("HOME")) snprintf(path, sizeof path, "%s/.claude/.credentials.json", getenv("HOME"));
-    else return false;
+    if (auth_credentials_path(app->cfg->claude_config_dir, NULL, getenv("HOME"), path, sizeof path) != 0) return false;
     struct stat st;
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }

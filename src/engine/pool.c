@@ -234,7 +234,16 @@ static int pool_place(pool_t *p, pool_job_t *job, bool may_spawn, engine_error_t
                                   .seed_messages = has_history ? r->messages : NULL,
                                   .seed_count = has_history ? r->message_count - !r->has_tool_results : 0,
                                   .resumes_tool_turn = has_history && r->has_tool_results};
+            /* The seeded results carry the tool_choice instruction, as a parked session's answers do. */
+            bool is_reminded = sp.resumes_tool_turn && r->tool_reminder;
+            yyjson_doc *seed = is_reminded ? tool_choice_seed_messages(r->messages, r->tool_reminder) : NULL;
+            if (is_reminded && !seed) {
+                *err = (engine_error_t){.kind = ENGINE_ERR_UNAVAILABLE, .http_status = 503, .message = "out of memory"};
+                return -1;
+            }
+            if (seed) sp.seed_messages = yyjson_doc_get_root(seed);
             s = pool_spawn(p, &sp, err);
+            yyjson_doc_free(seed);
             if (!s) return -1;
         }
         if (session_run_turn(s, r, &job->sink, job->sink_arg) == 0) {

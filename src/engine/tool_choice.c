@@ -106,6 +106,49 @@ yyjson_mut_val *tool_choice_append_text(yyjson_mut_doc *doc, yyjson_val *content
     return arr;
 }
 
+/* content with text added to its last tool_result, as a new array in doc. */
+static yyjson_mut_val *append_to_last_result(yyjson_mut_doc *doc, yyjson_val *content, const char *text) {
+    yyjson_val *last = NULL, *block;
+    size_t i, max;
+    yyjson_arr_foreach(content, i, max, block) {
+        if (str_is(yyjson_obj_get(block, "type"), "tool_result")) last = block;
+    }
+    if (!last) return yyjson_val_mut_copy(doc, content);
+    yyjson_mut_val *arr = yyjson_mut_arr(doc);
+    if (!arr) return NULL;
+    yyjson_arr_foreach(content, i, max, block) {
+        yyjson_mut_val *b = yyjson_val_mut_copy(doc, block);
+        if (!b || !yyjson_mut_arr_append(arr, b)) return NULL;
+        if (block != last) continue;
+        yyjson_mut_val *c = tool_choice_append_text(doc, yyjson_obj_get(block, "content"), text);
+        if (!c || !yyjson_mut_obj_put(b, yyjson_mut_str(doc, "content"), c)) return NULL;
+    }
+    return arr;
+}
+
+yyjson_doc *tool_choice_seed_messages(yyjson_val *messages, const char *text) {
+    yyjson_mut_doc *doc = yyjson_mut_doc_new(NULL);
+    yyjson_mut_val *arr = doc ? yyjson_mut_arr(doc) : NULL;
+    bool ok = arr != NULL;
+    size_t i, max;
+    yyjson_val *m;
+    yyjson_arr_foreach(messages, i, max, m) {
+        if (!ok) break;
+        yyjson_mut_val *copy = yyjson_val_mut_copy(doc, m);
+        ok = copy && yyjson_mut_arr_append(arr, copy);
+        if (!ok || i + 1 < max) continue;
+        yyjson_mut_val *content = append_to_last_result(doc, yyjson_obj_get(m, "content"), text);
+        ok = content && yyjson_mut_obj_put(copy, yyjson_mut_str(doc, "content"), content);
+    }
+    yyjson_doc *out = NULL;
+    if (ok) {
+        yyjson_mut_doc_set_root(doc, arr);
+        out = yyjson_mut_doc_imut_copy(doc, NULL);
+    }
+    yyjson_mut_doc_free(doc);
+    return out;
+}
+
 bool tool_choice_allows(const tool_choice_t *c, const char *tool_name) {
     if (!tool_name) return false;
     if (!strncmp(tool_name, CLIENT_TOOL_PREFIX, strlen(CLIENT_TOOL_PREFIX))) tool_name += strlen(CLIENT_TOOL_PREFIX);

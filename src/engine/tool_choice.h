@@ -58,6 +58,13 @@ bool tool_choice_reminder(const tool_choice_t *c, bool has_offered_tools, char *
 /* content (a string or blocks) with one more text block holding text, as a new value in doc. */
 yyjson_mut_val *tool_choice_append_text(yyjson_mut_doc *doc, yyjson_val *content, const char *text);
 
+/*
+ * A follow-up whose parked session is gone is seeded into a new process, results and all: messages with
+ * text added to the content of the final message's last tool_result (where a parked session gets the
+ * reminder too), as a new document whose root is the array. NULL when out of memory.
+ */
+yyjson_doc *tool_choice_seed_messages(yyjson_val *messages, const char *text);
+
 /* Is a call of this tool (the model's name, "mcp__client__x", or the client's "x") allowed by c? */
 bool tool_choice_allows(const tool_choice_t *c, const char *tool_name);
 

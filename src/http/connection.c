@@ -297,6 +297,9 @@ static void fail_request(http_conn_t *c, int status, const char *message) {
  */
 static void parse(http_conn_t *c, const char *data, size_t len, bool is_from_in) {
     llhttp_errno_t err = llhttp_execute(&c->parser, data, len);
+    /* A parser callback's write (100 Continue) can fail and close the connection; a request completed in
+     * the same bytes must not be dispatched then: the handles are closing and close callbacks free it. */
+    if (c->state == CONN_CLOSED) return;
     if (err == HPE_OK) {
         if (is_from_in) buf_reset(&c->in);
         if (c->state == CONN_BODY && c->srv->limits.header_timeout_ms > 0)

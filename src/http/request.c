@@ -39,9 +39,20 @@ static int on_url(llhttp_t *p, const char *at, size_t len) { return head_append(
 
 static int on_url_complete(llhttp_t *p) { return head_append(conn_of(p), "", 1); }
 
+/*
+ * Trailer fields (after a chunked body) are counted and dropped: storing them would grow the head buffer
+ * and move the path, query and header values that already point into it. Nothing here reads trailers.
+ */
+static int skip_trailer(http_conn_t *c, size_t len) {
+    c->ex->trailer_bytes += len;
+    if (c->ex->trailer_bytes > HTTP_MAX_HEAD_BYTES) return refuse(c, 431, "the request trailers are larger than 64 KiB");
+    return 0;
+}
+
 static int on_header_field(llhttp_t *p, const char *at, size_t len) {
     http_conn_t *c = conn_of(p);
     http_exchange_t *ex = c->ex;
+    if (ex->is_head_complete) return skip_trailer(c, len);
     if (ex->header_stage != HEADER_IN_NAME) {
         if (ex->header_count >= HTTP_MAX_HEADERS) return refuse(c, 431, "too many request headers");
         ex->headers[ex->header_count].name = ex->head.len;
@@ -52,6 +63,7 @@ static int on_header_field(llhttp_t *p, const char *at, size_t len) {
 
 static int on_header_field_complete(llhttp_t *p) {
     http_conn_t *c = conn_of(p);
+    if (c->ex->is_head_complete) return 0;
     c->ex->header_stage = HEADER_NAME_DONE;
     return head_append(c, "", 1);
 }
@@ -59,6 +71,7 @@ static int on_header_field_complete(llhttp_t *p) {
 static int on_header_value(llhttp_t *p, const char *at, size_t len) {
     http_conn_t *c = conn_of(p);
     http_exchange_t *ex = c->ex;
+    if (ex->is_head_complete) return skip_trailer(c, len);
     if (ex->header_stage == HEADER_NAME_DONE) {
         ex->headers[ex->header_count].value = ex->head.len;
         ex->header_stage = HEADER_IN_VALUE;
@@ -69,6 +82,7 @@ static int on_header_value(llhttp_t *p, const char *at, size_t len) {
 static int on_header_value_complete(llhttp_t *p) {
     http_conn_t *c = conn_of(p);
     http_exchange_t *ex = c->ex;
+    if (ex->is_head_complete) return 0;
     http_header_ref_t *h = &ex->headers[ex->header_count];
     if (ex->header_stage != HEADER_IN_VALUE) h->value = ex->head.len; /* empty value */
     while (ex->head.len > h->value && (ex->head.data[ex->head.len - 1] == ' ' || ex->head.data[ex->head.len - 1] == '\t'))

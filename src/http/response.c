@@ -5,6 +5,7 @@
 
 #include "http/server_internal.h"
 #include "util/log.h"
+#include "util/utf8.h"
 
 /* ---- the write queue ---- */
 
@@ -176,6 +177,12 @@ void http_respond(http_exchange_t *ex, int status, const char *content_type, con
 void http_respond_json(http_exchange_t *ex, int status, yyjson_mut_doc *doc) {
     size_t len = 0;
     char *json = doc ? yyjson_mut_write(doc, 0, &len) : NULL;
+    if (!json && doc) {
+        /* A string holds bytes that are not UTF-8 (a client's header or URL, a child's output): write them
+         * as they are and replace them with '?'. They are all >= 0x80, so no JSON syntax is touched. */
+        json = yyjson_mut_write(doc, YYJSON_WRITE_ALLOW_INVALID_UNICODE, &len);
+        if (json) utf8_scrub(json, len);
+    }
     if (!json) {
         static const char fallback[] = "{\"error\":{\"message\":\"could not encode the response\"}}";
         http_respond(ex, 500, "application/json", fallback, sizeof fallback - 1);

@@ -78,6 +78,7 @@ struct http_exchange_s {
     size_t target_off;
     size_t header_count;
     int header_stage;           /* where the parser is in the current header line (request.c) */
+    size_t trailer_bytes;       /* trailer fields seen after a chunked body: counted, not kept */
     http_header_ref_t headers[HTTP_MAX_HEADERS];
     const char *path, *query;   /* into head, once the head is complete */
     const char *method;         /* llhttp's static name */

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,11 +21,13 @@ void buf_free(buf_t *b) {
 }
 
 int buf_reserve(buf_t *b, size_t extra) {
+    /* Checked before any sum is formed: a wrapped one would pass both the limit and the capacity test. */
+    if (extra >= SIZE_MAX / 2 - b->len) return -ENOBUFS;
     if (b->limit && b->len + extra > b->limit) return -ENOBUFS;
     size_t need = b->len + extra + 1; /* room for a terminating NUL */
     if (need <= b->cap) return 0;
     size_t cap = b->cap ? b->cap : 256;
-    while (cap < need) cap *= 2;
+    while (cap < need) cap *= 2; /* need < SIZE_MAX / 2: no overflow */
     char *p = realloc(b->data, cap);
     if (!p) return -ENOMEM;
     b->data = p;

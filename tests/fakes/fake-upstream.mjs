@@ -115,12 +115,15 @@ function plan(body) {
   if (tools.length) return { blocks: [...blocks, ...toolUseBlocks(tools, body)], stop: 'tool_use', delayMs };
 
   // [[fail_mid:N]] / [[drop_mid:N]]: N text deltas, then an in-stream `event: error` (what the real API sends
-  // when it fails after the stream began) or a dropped connection.
+  // when it fails after the stream began) or a dropped connection. The CLI then asks again without
+  // streaming: that fails the same way, or with [[fail_mid:N:retry_ok]] gets the whole answer.
   const failMid = get('fail_mid') || get('drop_mid');
   if (failMid) {
-    const after = Math.max(1, Number(failMid.arg) || 3);
+    const [n, how] = failMid.arg.split(':');
+    const after = Math.max(1, Number(n) || 3);
     blocks.push({ type: 'text', text: Array.from({ length: after + 20 }, (_, k) => `m${k + 1} `).join('') });
-    return { blocks, stop: 'end_turn', delayMs, failAfter: after, failMode: failMid.name === 'drop_mid' ? 'drop' : 'error' };
+    return { blocks, stop: 'end_turn', delayMs, failAfter: after, failMode: failMid.name === 'drop_mid' ? 'drop' : 'error',
+      isRetryOk: how === 'retry_ok' };
   }
 
   let answer = DEFAULT_TEXT;
@@ -244,7 +247,10 @@ export async function startFakeUpstream({ port = 0 } = {}) {
       requests.push({ path: req.url, headers: req.headers, body, at: Date.now() });
       const p = plan(body);
       if (p.error) return sendError(res, p.error.status, p.error.message, body);
-      if (p.failAfter && !body.stream) return sendError(res, 529, 'fake upstream overloaded mid-stream', body);
+      // The CLI retries a failed stream once without streaming; that attempt fails the same way.
+      if (p.failAfter && !body.stream && !p.isRetryOk) {
+        return p.failMode === 'drop' ? req.socket.destroy() : sendError(res, 529, 'fake upstream overloaded mid-stream', body);
+      }
       let closed = false;
       res.on('close', () => { closed = true; });
       if (body.stream) await stream(res, body, p, () => closed);

@@ -297,6 +297,34 @@ for (const { transport, cli, version } of TRANSPORTS) {
       assert.ok(deltas.includes('0:thinking_delta') && deltas.includes('0:signature_delta') && deltas.includes('1:text_delta'), deltas.join());
     });
 
+    test('thinking_setting_reaches_upstream_turn_by_turn', T, async () => {
+      // claude-sonnet-4-5 takes a thinking budget (the CLI keeps models with adaptive thinking adaptive).
+      const model = 'claude-sonnet-4-5';
+      const create = (messages, thinking) => client.messages.create({ model, max_tokens: 4000, messages, ...(thinking && { thinking }) });
+      const upstreamThinking = () => up.lastTurn().body.thinking;
+      await create(user(`[[say:plain]] ${marker('default')}`));
+      const byDefault = upstreamThinking();
+      assert.ok(['enabled', 'adaptive'].includes(byDefault?.type), `the CLI's default: ${JSON.stringify(byDefault)}`);
+
+      // One conversation, three turns on one process: budget, off, then the CLI's default again.
+      const messages = user(`[[say:one]] ${marker('thinking')}`);
+      let reply = await create(messages, { type: 'enabled', budget_tokens: 2000 });
+      assert.deepEqual(upstreamThinking(), { type: 'enabled', budget_tokens: 2000 });
+      messages.push({ role: 'assistant', content: reply.content }, { role: 'user', content: '[[say:two]]' });
+      reply = await create(messages, { type: 'disabled' });
+      assert.equal(textOf(reply), 'two');
+      const off = upstreamThinking(); // 2.1.100 leaves the field out, 2.1.197 says so
+      assert.ok(off === undefined || off.type === 'disabled', `thinking off: ${JSON.stringify(off)}`);
+      messages.push({ role: 'assistant', content: reply.content }, { role: 'user', content: '[[say:three]]' });
+      await create(messages);
+      assert.deepEqual(upstreamThinking(), byDefault);
+      const turns = proxy.logEvents('session.turn').slice(-3);
+      assert.ok(turns.every((t) => t.session === turns[0].session), JSON.stringify(turns));
+      assert.deepEqual(turns.map((t) => t.reused), ['0', '1', '1']);
+      const told = proxy.logEvents('session.thinking').filter((e) => e.session === turns[0].session);
+      assert.deepEqual(told.map((e) => e.max_thinking_tokens), ['2000', '0', '-1']);
+    });
+
     test('upstream_errors_keep_their_status_and_type', T, async () => {
       let err = await rejects(ask('[[error:401]]'), Anthropic.AuthenticationError, 401);
       assert.equal(err.error.type, 'error');
@@ -454,8 +482,26 @@ for (const { transport, cli, version } of TRANSPORTS) {
       const last = seq.at(-1);
       assert.equal(last.event, 'error', `last frame: ${JSON.stringify(last)}`);
       assert.equal(last.data.type, 'error');
-      assert.ok(last.data.error.type.endsWith('_error') && last.data.error.message, JSON.stringify(last.data));
+      assert.equal(last.data.error.type, 'api_error');
+      assert.match(last.data.error.message, /ECONNRESET|connect/i, 'the CLI\'s own account of the failure');
       assert.equal(textOf(await ask('[[say:still fine]]')), 'still fine');
+    });
+
+    // After a broken stream the CLI asks again without streaming; when that succeeds, its whole answer only
+    // comes as the CLI's assistant line, which the engine does not read (it builds answers from stream events).
+    const retryGap = 'engine: the answer of the CLI\'s non-streaming retry is dropped; the broken stream\'s first words pass as the whole answer';
+    test('an_answer_retried_after_a_broken_stream_is_not_cut_short', { ...T, todo: retryGap }, async () => {
+      const whole = Array.from({ length: 23 }, (_, k) => `m${k + 1} `).join('');
+      const msg = await ask(`[[fail_mid:3:retry_ok]] ${marker('retry')}`);
+      assert.equal(textOf(msg), whole, 'a whole answer, not the broken stream\'s first words');
+      const res = await post(proxy, '/v1/messages', {
+        model: MODEL, max_tokens: 1024, stream: true, messages: user(`[[fail_mid:3:retry_ok]] ${marker('retry')}`),
+      });
+      const seq = res.frames.filter((f) => f.event !== 'ping');
+      const text = seq.filter((f) => f.event === 'content_block_delta').map((f) => f.data.delta.text).join('');
+      const last = seq.at(-1);
+      assert.ok(last.event === 'error' || (last.event === 'message_stop' && text === whole),
+        `streamed ${JSON.stringify(text)}, then ${last.event}`);
     });
 
     test('count_tokens_grows_and_counts_images_and_tools', T, async () => {

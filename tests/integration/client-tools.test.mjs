@@ -407,6 +407,38 @@ for (const { transport, cli, version } of TRANSPORTS) {
       messages.push({ role: 'user', content: '[[say:after restart]]' });
       assert.equal(textOf(await create(messages)), 'after restart');
     });
+
+    test('tool_choice_applies_to_a_follow_up_after_a_restart', T, async () => {
+      const city = marker('Lima');
+      const messages = [{ role: 'user', content: `Weather ${call('get_weather', { city })}` }];
+      const first = await create(messages);
+      const use = first.content.find((b) => b.type === 'tool_use');
+      await stopClean(proxy);
+      proxy = await startProxy({ config, env: env() });
+      anthropic = new Anthropic({ baseURL: proxy.url, apiKey: 'x', maxRetries: 0 });
+      openai = new OpenAI({ baseURL: `${proxy.url}/v1`, apiKey: 'x', maxRetries: 0 });
+
+      // No parked session: a new process is seeded with the history, and must still get the choice.
+      const tz = marker('tz');
+      messages.push({ role: 'assistant', content: first.content });
+      // The result leads the fake model on to the next call (a model that does as it is told).
+      messages.push({ role: 'user', content: [{ type: 'tool_result', tool_use_id: use.id, content: `hot ${call('get_time', { tz })}` }] });
+      const second = await create(messages, { tool_choice: { type: 'tool', name: 'get_time' } });
+      assert.ok(proxy.logEvents('session.spawn').some((e) => Number(e.seeded) > 0), 'served by a seeded process');
+      const asked = upstreamResult(up, use.id).request.body;
+      assert.deepEqual(asked.tools.map((t) => t.name).filter((n) => n.startsWith('mcp__')), ['mcp__client__get_time'],
+        'only the named tool is offered');
+      assert.match(JSON.stringify(asked.messages.at(-1)), /you must call the tool mcp__client__get_time/,
+        'the instruction rides with the tool results');
+      assert.equal(second.stop_reason, 'tool_use');
+      const next = second.content.find((b) => b.type === 'tool_use');
+      assert.equal(next.name, 'get_time');
+      assert.deepEqual(next.input, { tz });
+
+      messages.push({ role: 'assistant', content: second.content });
+      messages.push({ role: 'user', content: [{ type: 'tool_result', tool_use_id: next.id, content: '10:00' }] });
+      assert.equal(textOf(await create(messages)), 'Tool said: 10:00');
+    });
   });
 }
 

@@ -216,3 +216,22 @@ test('the page asks for the API key when the proxy needs one', T, async () => {
     guarded.cleanup();
   }
 });
+
+test('a client whose User-Agent and model are not clean UTF-8 does not break /api/dashboard', T, async () => {
+  // A Latin-1 User-Agent byte, and a model name the recent list cuts in the middle of a character.
+  const model = `claude-x${'é'.repeat(40)}`; // 63 bytes kept: the last 'é' is cut in half
+  const res = await fetch(`${proxy.url}/v1/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01', 'user-agent': 'odd-client/1 \u00ff' },
+    body: JSON.stringify({ model, max_tokens: 64, messages: [{ role: 'user', content: '[[say:fine]]' }] }),
+  });
+  assert.equal(res.status, 200, await res.clone().text());
+  await res.arrayBuffer();
+  const dash = await fetch(`${proxy.url}/api/dashboard`);
+  assert.equal(dash.status, 200, await dash.clone().text());
+  const body = await dash.json();
+  assert.ok(body.sessions.some((s) => s.client === 'odd-client/1 ?'), JSON.stringify(body.sessions));
+  const recent = body.recent.find((r) => r.endpoint === '/v1/messages' && r.model?.startsWith('claude-xé'));
+  assert.ok(recent, JSON.stringify(body.recent.slice(0, 3)));
+  assert.equal(recent.model, `claude-x${'é'.repeat(27)}?`);
+});

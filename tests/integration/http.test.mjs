@@ -4,6 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 
 const SOURCE_DIR = process.env.SOURCE_DIR || path.resolve(import.meta.dirname, '../..');
@@ -91,6 +92,41 @@ describe('http: one connection, many requests', () => {
     assert.equal(res.status, 200, res.text);
     assert.deepEqual(res.json(), whole.res.json());
     c.destroy();
+  });
+
+  test('chunked_request_trailers_are_dropped_and_the_request_is_still_served', T, async () => {
+    const whole = await rawRequest(proxy.port, post('/v1/messages/count_tokens', countBody));
+    whole.conn.destroy();
+    const c = await RawConnection.open(proxy.port);
+    // Trailers bigger than the head: kept, they would have moved the path the route is matched on.
+    c.write('POST /v1/messages/count_tokens HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n' +
+      'Transfer-Encoding: chunked\r\n\r\n' + chunked([countBody]).slice(0, -2) +
+      `X-Pad: ${'p'.repeat(3000)}\r\nX-Api-Key: from-a-trailer\r\n\r\n`);
+    const res = await c.response();
+    assert.equal(res.status, 200, res.text);
+    assert.deepEqual(res.json(), whole.res.json());
+    c.write(get(`/v1/models/${models[0]}`)); // the connection goes on
+    assert.equal((await c.response()).status, 200);
+    c.destroy();
+  });
+
+  test('trailers_over_the_head_limit_get_431_in_the_route_dialect', T, async () => {
+    const c = await RawConnection.open(proxy.port);
+    c.write('POST /v1/messages/count_tokens HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n' +
+      'Transfer-Encoding: chunked\r\n\r\n' + chunked([countBody]).slice(0, -2));
+    for (let i = 0; i < 40; i++) c.write(`X-Pad-${i}: ${'p'.repeat(2000)}\r\n`);
+    const res = await c.response();
+    assert.equal(res.status, 431);
+    assert.equal(res.json().type, 'error');
+    await c.closed;
+  });
+
+  test('an_error_naming_bytes_that_are_not_utf8_is_still_json', T, async () => {
+    // %ff decodes to a byte no UTF-8 text has; the 404 quotes it back.
+    const { conn, res } = await rawRequest(proxy.port, get('/v1/models/x%ffy%c3'));
+    conn.destroy();
+    assert.equal(res.status, 404, res.text);
+    assert.match(res.json().error.message, /x\?y\?/);
   });
 
   test('body_over_the_limit_gets_413_from_content_length_before_the_body', T, async () => {
@@ -196,6 +232,21 @@ describe('http: one connection, many requests', () => {
     assert.equal(c.headers.connection, 'close');
     await keep.closed;
     assert.equal(keep.leftover.length, 0); // the request after "close" got no answer
+  });
+
+  test('a_client_reset_before_100_continue_leaves_nothing_dispatched', T, async () => {
+    // Head and body in one write, then a reset: the interim answer's write fails inside the parser, and the
+    // request completed by the same bytes must not reach a handler on the closing connection.
+    for (let i = 0; i < 20; i++) {
+      const s = net.connect(proxy.port, '127.0.0.1');
+      await new Promise((resolve, reject) => { s.once('connect', resolve); s.once('error', reject); });
+      s.write(`POST /v1/messages/count_tokens HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n` +
+        `Expect: 100-continue\r\nContent-Length: ${Buffer.byteLength(countBody)}\r\n\r\n${countBody}`, () => s.resetAndDestroy());
+      await new Promise((resolve) => s.once('close', resolve));
+    }
+    const { conn, res } = await rawRequest(proxy.port, get('/health'));
+    conn.destroy();
+    assert.equal(res.status, 200);
   });
 
   test('expect_100_continue_gets_the_interim_answer_first', T, async () => {

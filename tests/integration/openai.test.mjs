@@ -326,6 +326,20 @@ for (const { transport, cli } of TRANSPORTS) {
       );
     });
 
+    test('reasoning_effort_sets_the_upstream_thinking', T, async () => {
+      // gpt-4o is aliased to claude-sonnet-4-5, a model that takes a thinking budget.
+      const upstreamThinking = () => up.lastTurn().body.thinking;
+      await ask(`[[say:plain]] ${process.pid}-default`);
+      const byDefault = upstreamThinking();
+      assert.ok(['enabled', 'adaptive'].includes(byDefault?.type), `the CLI's default: ${JSON.stringify(byDefault)}`);
+      const res = await ask(`[[say:quick]] ${process.pid}-none`, { reasoning_effort: 'none' });
+      assert.equal(res.choices[0].message.content, 'quick');
+      const off = upstreamThinking(); // 2.1.100 leaves the field out, 2.1.197 says so
+      assert.ok(off === undefined || off.type === 'disabled', `reasoning_effort none: ${JSON.stringify(off)}`);
+      await ask(`[[say:pondered]] ${process.pid}-medium`, { reasoning_effort: 'medium' });
+      assert.deepEqual(upstreamThinking(), { type: 'enabled', budget_tokens: 8192 });
+    });
+
     test('thinking_comes_back_as_reasoning_content', T, async () => {
       const res = await ask('[[thinking]] [[say:thought through]]');
       assert.equal(res.choices[0].message.content, 'thought through');
@@ -435,6 +449,62 @@ for (const { transport, cli } of TRANSPORTS) {
       );
       const res = await ask('[[say:still here]]');
       assert.equal(res.choices[0].message.content, 'still here');
+    });
+
+    // The upstream fails after its stream began ([[fail_mid:N]]: N text deltas, then an overloaded_error
+    // event). OpenAI's own streams end such a failure with a `data: {"error": {...}}` event and no [DONE].
+    test('failure_after_the_stream_began_ends_it_with_an_error_chunk', T, async () => {
+      let seq = 0;
+      const prompt = `[[fail_mid:3]] failmid-${process.pid}-${++seq}`;
+      const res = await fetch(`${proxy.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4o', stream: true, messages: user(prompt) }),
+      });
+      assert.equal(res.status, 200, 'the stream had begun: the status is already sent');
+      const text = await res.text();
+      const events = text.split('\n\n').filter(Boolean);
+      for (const e of events) assert.match(e, /^(: ping|data: .*)$/s);
+      const data = events.filter((e) => e.startsWith('data: ')).map((e) => e.slice(6));
+      assert.ok(!data.includes('[DONE]'), 'a failed stream does not end with [DONE]');
+      const chunks = data.map((d) => JSON.parse(d));
+      const last = chunks.at(-1);
+      assert.deepEqual(Object.keys(last), ['error'], `last event: ${JSON.stringify(last)}`);
+      assert.match(last.error.message, /fake upstream overloaded mid-stream/, 'the upstream words its own error');
+      assert.equal(last.error.type, 'server_error');
+      assert.equal(last.error.code, 'overloaded');
+      const streamed = chunks.slice(0, -1);
+      assert.ok(streamed.every((c) => c.object === 'chat.completion.chunk'));
+      assert.ok(streamed.every((c) => c.choices[0].finish_reason === null), 'no chunk claims the answer finished');
+      const content = streamed.map((c) => c.choices[0].delta.content ?? '').join('');
+      assert.equal(content, 'm1 m2 m3 m4 m5 m6 ');
+
+      // The openai SDK throws an APIError for that event, after yielding the chunks before it.
+      const pieces = [];
+      await assert.rejects(
+        (async () => {
+          for await (const c of await ask(`[[fail_mid:2]] failmid-${process.pid}-${++seq}`, { stream: true }))
+            pieces.push(c.choices[0]?.delta?.content ?? '');
+        })(),
+        (err) => {
+          assert.ok(err instanceof OpenAI.APIError, `${err.constructor.name}: ${err.message}`);
+          assert.equal(err.code, 'overloaded');
+          assert.match(err.message, /fake upstream overloaded mid-stream/);
+          return true;
+        },
+      );
+      assert.equal(pieces.join(''), 'm1 m2 m3 m4 ');
+
+      // The conversation goes on: the client sends it back with what it got, and the upstream sees it all.
+      const next = await client.chat.completions.create({
+        model: 'gpt-4o',
+        messages: [...user(prompt), { role: 'assistant', content }, ...user('[[say:after the failure]]')],
+      });
+      assert.equal(next.choices[0].message.content, 'after the failure');
+      const sent = up.lastTurn().body.messages;
+      assert.deepEqual(sent.map((m) => m.role), ['user', 'assistant', 'user']);
+      assert.equal(upstreamText(sent[0]), prompt);
+      assert.equal(upstreamText(sent[1]), content.trim());
     });
 
     test('models_list_and_retrieve_are_read_by_the_sdk', T, async () => {

@@ -125,6 +125,28 @@ static void a_string_content_gains_a_text_block(void **state) {
     yyjson_doc_free(d);
 }
 
+static void seeded_results_carry_the_note_in_the_last_result(void **state) {
+    yyjson_doc *m = parse("[{\"role\":\"user\",\"content\":\"go\"},"
+                          "{\"role\":\"assistant\",\"content\":[{\"type\":\"tool_use\",\"id\":\"a\"}]},"
+                          "{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":\"a\",\"content\":\"1\"},"
+                          "{\"type\":\"tool_result\",\"tool_use_id\":\"b\",\"content\":\"2\"},{\"type\":\"text\",\"text\":\"t\"}]}]");
+    yyjson_doc *seed = tool_choice_seed_messages(yyjson_doc_get_root(m), "note");
+    assert_non_null(seed);
+    yyjson_val *msgs = yyjson_doc_get_root(seed);
+    assert_int_equal(yyjson_arr_size(msgs), 3);
+    assert_string_equal(yyjson_get_str(yyjson_obj_get(yyjson_arr_get(msgs, 0), "content")), "go");
+    yyjson_val *last = yyjson_obj_get(yyjson_arr_get(msgs, 2), "content");
+    assert_int_equal(yyjson_arr_size(last), 3);
+    assert_string_equal(yyjson_get_str(yyjson_obj_get(yyjson_arr_get(last, 0), "content")), "1");
+    yyjson_val *second = yyjson_obj_get(yyjson_arr_get(last, 1), "content");
+    assert_int_equal(yyjson_arr_size(second), 2);
+    assert_string_equal(yyjson_get_str(yyjson_obj_get(yyjson_arr_get(second, 0), "text")), "2");
+    assert_string_equal(yyjson_get_str(yyjson_obj_get(yyjson_arr_get(second, 1), "text")), "note");
+    assert_string_equal(yyjson_get_str(yyjson_obj_get(yyjson_arr_get(last, 2), "text")), "t");
+    yyjson_doc_free(seed);
+    yyjson_doc_free(m);
+}
+
 static void permission_follows_the_choice(void **state) {
     tool_choice_t c;
     char err[256];
@@ -143,6 +165,7 @@ int main(void) {
         cmocka_unit_test(the_reminder_says_what_is_asked),
         cmocka_unit_test(history_and_results_are_detected),
         cmocka_unit_test(a_string_content_gains_a_text_block),
+        cmocka_unit_test(seeded_results_carry_the_note_in_the_last_result),
         cmocka_unit_test(permission_follows_the_choice),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,6 +16,8 @@ export async function startUpstreamRelay(targetUrl, { headers = {} } = {}) {
         ex.status = up.statusCode;
         res.writeHead(up.statusCode, { ...up.headers, ...headers });
         up.pipe(res);
+        // The upstream dropped the connection mid-answer: so does the relay (pipe alone would leave it hanging).
+        up.on('close', () => { if (!up.complete) res.destroy(); });
       });
       fwd.on('error', () => res.destroy());
       // The CLI closed its side before the whole answer was written: it gave up on this exchange.

@@ -1,0 +1,55 @@
+/* utf8_scrub: well-formed UTF-8 passes untouched; every other byte becomes '?' and the length stays. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "util/utf8.h"
+
+static void expect_scrub(const char *in, size_t len, const char *want, size_t want_replaced) {
+    char s[64];
+    assert_true(len < sizeof s);
+    memcpy(s, in, len);
+    s[len] = '\0';
+    assert_int_equal(utf8_scrub(s, len), want_replaced);
+    assert_memory_equal(s, want, len);
+}
+
+static void valid_text_is_left_alone(void **state) {
+    const char *s = "plain ascii, \xc3\xa9t\xc3\xa9, \xe2\x9c\x93, \xf0\x9f\x98\x80, \xf4\x8f\xbf\xbf";
+    expect_scrub(s, strlen(s), s, 0);
+}
+
+static void stray_and_cut_bytes_become_question_marks(void **state) {
+    expect_scrub("a\xff" "b", 3, "a?b", 1);
+    expect_scrub("\x80x", 2, "?x", 1);
+    /* a two-byte character cut in half at the end (a truncated copy) */
+    expect_scrub("ab\xc3", 3, "ab?", 1);
+    /* a three-byte lead followed by ASCII */
+    expect_scrub("\xe2\x9c" "z", 3, "??z", 2);
+}
+
+static void overlongs_surrogates_and_too_high_are_invalid(void **state) {
+    expect_scrub("\xc0\xaf", 2, "??", 2);         /* overlong '/' */
+    expect_scrub("\xe0\x80\xaf", 3, "???", 3);    /* overlong '/' */
+    expect_scrub("\xed\xa0\x80", 3, "???", 3);    /* U+D800 */
+    expect_scrub("\xf4\x90\x80\x80", 4, "????", 4); /* U+110000 */
+    expect_scrub("\xf5\x80\x80\x80", 4, "????", 4);
+}
+
+static void a_nul_inside_the_range_is_kept(void **state) {
+    expect_scrub("a\0b", 3, "a\0b", 0);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(valid_text_is_left_alone),
+        cmocka_unit_test(stray_and_cut_bytes_become_question_marks),
+        cmocka_unit_test(overlongs_surrogates_and_too_high_are_invalid),
+        cmocka_unit_test(a_nul_inside_the_range_is_kept),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
