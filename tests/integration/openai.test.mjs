@@ -394,13 +394,9 @@ for (const { transport, cli } of TRANSPORTS) {
       [429, OpenAI.RateLimitError],
       [500, OpenAI.InternalServerError],
     ];
-    // CLI 2.1.100 reports no api_error_status: its result only says "API Error: 400 {...}" (error kind
-    // "unknown"), and a 404 becomes "There's an issue with the selected model" (kind invalid_request).
-    // The engine does not read the status from that text yet, so these come back as 500/400 there.
-    const v100Gap = 'engine: status of a CLI 2.1.100 API error is not read from the "API Error: NNN" text';
+    // CLI 2.1.100 reports no api_error_status; the engine reads it from the "API Error: NNN" text.
     for (const [status, ErrorClass] of upstreamErrors) {
-      const todo = transport === 'websocket' && [400, 404, 429].includes(status) && v100Gap;
-      test(`upstream_${status}_maps_to_${ErrorClass.name}`, { ...T, todo }, async () => {
+      test(`upstream_${status}_maps_to_${ErrorClass.name}`, T, async () => {
         await assert.rejects(ask(`[[error:${status}:fake ${status} says no]]`), (err) => {
           assert.ok(err instanceof ErrorClass, `${err.constructor.name}: ${err.message}`);
           assert.equal(err.status, status);
