@@ -3,47 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/turn_internal.h"
 #include "util/buf.h"
 
 #define TURN_MAX_BLOCK_INDEX 4096 /* upstream block indexes beyond this are treated as garbage */
 #define CLIENT_TOOL_PREFIX "mcp__client__"
-
-typedef enum { BLOCK_TEXT, BLOCK_THINKING, BLOCK_TOOL_USE, BLOCK_OTHER } block_kind_t;
-
-typedef struct {
-    block_kind_t kind;
-    bool is_open;
-    buf_t text;  /* text or thinking, as sent to the client */
-    buf_t extra; /* signature (thinking) or partial JSON (tool_use) */
-    buf_t hold;  /* text held back while a stop sequence could still be forming */
-    yyjson_mut_val *obj; /* the block in msg_doc, from its content_block_start */
-} block_t;
-
-struct turn_stream_s {
-    char *stops[TURN_MAX_STOP_SEQUENCES];
-    size_t stop_lens[TURN_MAX_STOP_SEQUENCES];
-    size_t stop_count, stop_max_len;
-    int64_t max_tokens;
-    bool has_structured_output;
-    int64_t budget_chars; /* < 0: no limit */
-    int64_t out_chars;
-    char *model;
-    bool (*emit)(void *arg, yyjson_val *event);
-    void *arg;
-
-    bool is_started, is_cut, is_gone, is_failed, is_finished;
-    bool is_message_open; /* an upstream message started and has not said how it stopped */
-    int *index_map; /* upstream index → client index, -1 = dropped */
-    size_t map_len;
-    block_t *blocks;
-    size_t block_count, block_cap;
-    size_t content_bytes;
-    char *stop_reason, *stop_sequence;
-    int64_t delta_output_tokens;
-    yyjson_mut_doc *msg_doc;
-    yyjson_mut_val *msg;
-    buf_t scratch;
-};
 
 /* ---- small helpers ---- */
 
@@ -171,6 +135,8 @@ void turn_stream_free(turn_stream_t *ts) {
     free(ts->model);
     free(ts->stop_reason);
     free(ts->stop_sequence);
+    free(ts->streamed_id);
+    free(ts->whole_id);
     yyjson_mut_doc_free(ts->msg_doc);
     buf_free(&ts->scratch);
     free(ts);
@@ -428,6 +394,7 @@ turn_stream_status_t turn_stream_feed(turn_stream_t *ts, yyjson_val *event) {
         /* Each upstream message numbers its blocks from 0 again. */
         for (size_t i = 0; i < ts->map_len; i++) ts->index_map[i] = -1;
         ts->is_message_open = true;
+        set_str(&ts->streamed_id, yyjson_get_str(yyjson_obj_get(yyjson_obj_get(event, "message"), "id")));
         if (ts->is_started) return status_of(ts);
         ts->is_started = true;
         if (!start_message(ts, yyjson_obj_get(event, "message"))) return status_of(ts);
@@ -492,8 +459,11 @@ yyjson_doc *turn_stream_finish(turn_stream_t *ts, yyjson_val *result_usage, turn
         emit_block_stop(ts, (int)i);
     }
     const char *reason = ts->stop_reason ? ts->stop_reason : "end_turn";
-    int64_t output_tokens = (result_usage && !ts->is_cut) ? usage_int(result_usage, "output_tokens", ts->delta_output_tokens)
-                                                          : turn_stream_output_estimate(ts);
+    /* The CLI's result usage leaves out the messages it got whole (turn_retry.c): those are added. */
+    const turn_usage_t *whole = &ts->whole_usage;
+    int64_t output_tokens = (result_usage && !ts->is_cut)
+                                ? usage_int(result_usage, "output_tokens", ts->delta_output_tokens) + whole->output_tokens
+                                : turn_stream_output_estimate(ts);
     yyjson_mut_val *root;
     yyjson_mut_doc *doc = event_doc("message_delta", &root);
     if (!doc) goto oom;
@@ -530,11 +500,12 @@ yyjson_doc *turn_stream_finish(turn_stream_t *ts, yyjson_val *result_usage, turn
     yyjson_mut_obj_put(msg, yyjson_mut_str(md, "stop_sequence"),
                        ts->stop_sequence ? yyjson_mut_strcpy(md, ts->stop_sequence) : yyjson_mut_null(md));
     yyjson_mut_val *usage = yyjson_mut_obj(md);
-    yyjson_mut_obj_add_int(md, usage, "input_tokens", usage_int(result_usage, "input_tokens", in0));
+    yyjson_mut_obj_add_int(md, usage, "input_tokens", usage_int(result_usage, "input_tokens", in0) + whole->input_tokens);
     yyjson_mut_obj_add_int(md, usage, "output_tokens", output_tokens);
     yyjson_mut_obj_add_int(md, usage, "cache_creation_input_tokens",
-                           usage_int(result_usage, "cache_creation_input_tokens", cc0));
-    yyjson_mut_obj_add_int(md, usage, "cache_read_input_tokens", usage_int(result_usage, "cache_read_input_tokens", cr0));
+                           usage_int(result_usage, "cache_creation_input_tokens", cc0) + whole->cache_creation_input_tokens);
+    yyjson_mut_obj_add_int(md, usage, "cache_read_input_tokens",
+                           usage_int(result_usage, "cache_read_input_tokens", cr0) + whole->cache_read_input_tokens);
     yyjson_mut_obj_put(msg, yyjson_mut_str(md, "usage"), usage);
     yyjson_mut_obj_remove_key(msg, "context_management");
     yyjson_mut_doc_set_root(md, msg);

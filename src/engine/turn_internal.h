@@ -1,0 +1,53 @@
+/* turn_stream's state, shared by turn.c (stream events) and turn_retry.c (messages that were never streamed). */
+#ifndef CWP_ENGINE_TURN_INTERNAL_H
+#define CWP_ENGINE_TURN_INTERNAL_H
+#include "engine/turn.h"
+#include "util/buf.h"
+
+typedef enum { BLOCK_TEXT, BLOCK_THINKING, BLOCK_TOOL_USE, BLOCK_OTHER } block_kind_t;
+
+typedef struct {
+    block_kind_t kind;
+    bool is_open;
+    buf_t text;  /* text or thinking, as sent to the client */
+    buf_t extra; /* signature (thinking) or partial JSON (tool_use) */
+    buf_t hold;  /* text held back while a stop sequence could still be forming */
+    yyjson_mut_val *obj; /* the block in msg_doc, from its content_block_start */
+} block_t;
+
+/* Usage of the messages the CLI gave whole (its result line does not count them). */
+typedef struct {
+    int64_t input_tokens, output_tokens, cache_creation_input_tokens, cache_read_input_tokens;
+} turn_usage_t;
+
+struct turn_stream_s {
+    char *stops[TURN_MAX_STOP_SEQUENCES];
+    size_t stop_lens[TURN_MAX_STOP_SEQUENCES];
+    size_t stop_count, stop_max_len;
+    int64_t max_tokens;
+    bool has_structured_output;
+    int64_t budget_chars; /* < 0: no limit */
+    int64_t out_chars;
+    char *model;
+    bool (*emit)(void *arg, yyjson_val *event);
+    void *arg;
+
+    bool is_started, is_cut, is_gone, is_failed, is_finished;
+    bool is_message_open; /* an upstream message started and has not said how it stopped */
+    int *index_map; /* upstream index → client index, -1 = dropped */
+    size_t map_len;
+    block_t *blocks;
+    size_t block_count, block_cap;
+    size_t content_bytes;
+    char *stop_reason, *stop_sequence;
+    int64_t delta_output_tokens;
+    yyjson_mut_doc *msg_doc;
+    yyjson_mut_val *msg;
+    buf_t scratch;
+
+    char *streamed_id; /* the latest message_start's message id */
+    char *whole_id;    /* the latest message fed whole by turn_stream_feed_message */
+    turn_usage_t whole_usage;
+};
+
+#endif
