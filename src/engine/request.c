@@ -158,7 +158,11 @@ int engine_request_init(engine_request_t *r, const turn_request_t *req, const ch
         }
         r->max_tokens = yyjson_get_sint(mt);
     }
-    if (engine_request_thinking(yyjson_obj_get(body, "thinking"), &r->thinking_tokens, err, err_len)) goto fail;
+    yyjson_val *thinking = yyjson_obj_get(body, "thinking");
+    if (engine_request_thinking(thinking, &r->thinking_tokens, err, err_len)) goto fail;
+    /* The Messages API does not think unless asked ("adaptive" asks for the CLI's own default);
+     * agent mode keeps Claude Code's behaviour. */
+    if ((!thinking || yyjson_is_null(thinking)) && !strcmp(mode, "api")) r->thinking_tokens = 0;
     if (req->json_schema) {
         r->json_schema = yyjson_read(req->json_schema, strlen(req->json_schema), 0);
         if (!yyjson_is_obj(yyjson_doc_get_root(r->json_schema))) {

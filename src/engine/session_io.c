@@ -88,9 +88,8 @@ static void on_control_response(session_t *s, const proto_line_t *l) {
 
 /* ---- what the CLI says about the turn ---- */
 
-static void on_stream_event(session_t *s, yyjson_val *root) {
-    if (!s->has_sink || !s->stream || s->is_draining) return;
-    switch (turn_stream_feed(s->stream, yyjson_obj_get(root, "event"))) {
+static void on_turn_status(session_t *s, turn_stream_status_t status) {
+    switch (status) {
     case TURN_STREAM_OK: session_check_tool_stop(s); break;
     case TURN_STREAM_CUT: session_on_cut(s); break;
     case TURN_STREAM_GONE: session_drain(s); break;
@@ -100,12 +99,24 @@ static void on_stream_event(session_t *s, yyjson_val *root) {
     }
 }
 
-/* A synthetic assistant message carries an upstream error; the result line that follows ends the turn. */
+static void on_stream_event(session_t *s, yyjson_val *root) {
+    if (!s->has_sink || !s->stream || s->is_draining) return;
+    on_turn_status(s, turn_stream_feed(s->stream, yyjson_obj_get(root, "event")));
+}
+
+/* A synthetic assistant message carries an upstream error; the result line that follows ends the turn.
+ * Any other is the turn's own (not a subagent's): the turn stream takes the one that was never streamed
+ * (the CLI's non-streaming retry after a broken stream). */
 static void on_assistant(session_t *s, yyjson_val *root) {
     yyjson_val *msg = yyjson_obj_get(root, "message");
     const char *error = yyjson_get_str(yyjson_obj_get(root, "error"));
     const char *model = yyjson_get_str(yyjson_obj_get(msg, "model"));
-    if (!error && !(model && !strcmp(model, "<synthetic>"))) return;
+    if (!error && !(model && !strcmp(model, "<synthetic>"))) {
+        yyjson_val *parent = yyjson_obj_get(root, "parent_tool_use_id");
+        if (!s->has_sink || !s->stream || s->is_draining || (parent && !yyjson_is_null(parent))) return;
+        on_turn_status(s, turn_stream_feed_message(s->stream, msg));
+        return;
+    }
     yyjson_val *first = yyjson_arr_get_first(yyjson_obj_get(msg, "content"));
     const char *text = yyjson_get_str(yyjson_obj_get(first, "text"));
     free(s->error_kind);

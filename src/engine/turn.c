@@ -62,22 +62,6 @@ static bool emit_built(turn_stream_t *ts, yyjson_mut_doc *doc) {
     return ok;
 }
 
-static yyjson_mut_doc *event_doc(const char *type, yyjson_mut_val **root) {
-    yyjson_mut_doc *doc = yyjson_mut_doc_new(NULL);
-    if (!doc) return NULL;
-    *root = yyjson_mut_obj(doc);
-    yyjson_mut_doc_set_root(doc, *root);
-    yyjson_mut_obj_add_str(doc, *root, "type", type);
-    return doc;
-}
-
-static turn_stream_status_t status_of(const turn_stream_t *ts) {
-    if (ts->is_failed) return TURN_STREAM_FAILED;
-    if (ts->is_gone) return TURN_STREAM_GONE;
-    if (ts->is_cut) return TURN_STREAM_CUT;
-    return TURN_STREAM_OK;
-}
-
 static int keep_content(turn_stream_t *ts, buf_t *b, const char *s, size_t n) {
     if (ts->content_bytes + n > TURN_MAX_CONTENT_BYTES || buf_append(b, s, n) != 0) {
         ts->is_failed = true;
@@ -167,7 +151,7 @@ static bool start_message(turn_stream_t *ts, yyjson_val *message) {
     if (message) return true;
     /* The CLI gave no message_start (nothing streamed): make one so the client sees a whole message. */
     yyjson_mut_val *root;
-    yyjson_mut_doc *doc = event_doc("message_start", &root);
+    yyjson_mut_doc *doc = turn__event_doc("message_start", &root);
     if (!doc) return false;
     yyjson_mut_val *m = yyjson_mut_val_mut_copy(doc, ts->msg);
     yyjson_mut_obj_put(m, yyjson_mut_str(doc, "content"), yyjson_mut_arr(doc));
@@ -212,7 +196,7 @@ static turn_stream_status_t on_block_start(turn_stream_t *ts, yyjson_val *event)
     yyjson_val *idx = yyjson_obj_get(event, "index");
     yyjson_val *cb = yyjson_obj_get(event, "content_block");
     const char *type = yyjson_get_str(yyjson_obj_get(cb, "type"));
-    if (!yyjson_is_uint(idx) || !type || yyjson_get_uint(idx) >= TURN_MAX_BLOCK_INDEX) return status_of(ts);
+    if (!yyjson_is_uint(idx) || !type || yyjson_get_uint(idx) >= TURN_MAX_BLOCK_INDEX) return turn__status(ts);
     size_t up = (size_t)yyjson_get_uint(idx);
     if (up >= ts->map_len) {
         int *m = realloc(ts->index_map, (up + 1) * sizeof *m);
@@ -222,10 +206,10 @@ static turn_stream_status_t on_block_start(turn_stream_t *ts, yyjson_val *event)
         ts->map_len = up + 1;
     }
     ts->index_map[up] = -1;
-    if (is_internal_block(ts, cb, type)) return status_of(ts);
+    if (is_internal_block(ts, cb, type)) return turn__status(ts);
     if (ts->budget_chars >= 0 && ts->out_chars >= ts->budget_chars) {
         cut(ts, "max_tokens", NULL);
-        return status_of(ts);
+        return turn__status(ts);
     }
     if (ts->block_count == ts->block_cap) {
         size_t cap = ts->block_cap ? ts->block_cap * 2 : 4;
@@ -254,7 +238,7 @@ static turn_stream_status_t on_block_start(turn_stream_t *ts, yyjson_val *event)
     ts->index_map[up] = client_index;
     yyjson_set_uint(idx, (uint64_t)client_index);
     emit_val(ts, event);
-    return status_of(ts);
+    return turn__status(ts);
 }
 
 /* Send what may go of a text block's held text plus t (in event, when given, else in an event we make);
@@ -297,7 +281,7 @@ static turn_stream_status_t text_release(turn_stream_t *ts, block_t *b, int inde
             emit_val(ts, event);
         } else {
             yyjson_mut_val *root;
-            yyjson_mut_doc *doc = event_doc("content_block_delta", &root);
+            yyjson_mut_doc *doc = turn__event_doc("content_block_delta", &root);
             if (!doc) return ts->is_failed = true, TURN_STREAM_FAILED;
             yyjson_mut_obj_add_int(doc, root, "index", index);
             yyjson_mut_val *d = yyjson_mut_obj(doc);
@@ -311,7 +295,7 @@ static turn_stream_status_t text_release(turn_stream_t *ts, block_t *b, int inde
         buf_reset(&b->hold);
         cut(ts, reason, matched);
     }
-    return status_of(ts);
+    return turn__status(ts);
 }
 
 static turn_stream_status_t on_block_delta(turn_stream_t *ts, yyjson_val *event) {
@@ -319,14 +303,14 @@ static turn_stream_status_t on_block_delta(turn_stream_t *ts, yyjson_val *event)
     block_t *b = client_block(ts, event, &index);
     yyjson_val *delta = yyjson_obj_get(event, "delta");
     const char *type = yyjson_get_str(yyjson_obj_get(delta, "type"));
-    if (!b || !b->is_open || !type) return status_of(ts);
+    if (!b || !b->is_open || !type) return turn__status(ts);
     if (!strcmp(type, "text_delta")) {
         yyjson_val *text = yyjson_obj_get(delta, "text");
-        if (!yyjson_is_str(text)) return status_of(ts);
+        if (!yyjson_is_str(text)) return turn__status(ts);
         if (!ts->stop_count && ts->budget_chars < 0) {
             if (keep_content(ts, &b->text, yyjson_get_str(text), yyjson_get_len(text)) != 0) return TURN_STREAM_FAILED;
             emit_val(ts, event);
-            return status_of(ts);
+            return turn__status(ts);
         }
         return text_release(ts, b, index, event, yyjson_get_str(text), yyjson_get_len(text), false);
     }
@@ -336,7 +320,7 @@ static turn_stream_status_t on_block_delta(turn_stream_t *ts, yyjson_val *event)
         int64_t chars = (int64_t)utf8_chars(yyjson_get_str(pj) ? yyjson_get_str(pj) : "", n);
         if (ts->budget_chars >= 0 && ts->out_chars + chars > ts->budget_chars) {
             cut(ts, "max_tokens", NULL); /* half a JSON document is of no use: stop before it */
-            return status_of(ts);
+            return turn__status(ts);
         }
         ts->out_chars += chars;
         if (n && keep_content(ts, &b->extra, yyjson_get_str(pj), n) != 0) return TURN_STREAM_FAILED;
@@ -350,12 +334,12 @@ static turn_stream_status_t on_block_delta(turn_stream_t *ts, yyjson_val *event)
             return TURN_STREAM_FAILED;
     }
     emit_val(ts, event);
-    return status_of(ts);
+    return turn__status(ts);
 }
 
 static bool emit_block_stop(turn_stream_t *ts, int index) {
     yyjson_mut_val *root;
-    yyjson_mut_doc *doc = event_doc("content_block_stop", &root);
+    yyjson_mut_doc *doc = turn__event_doc("content_block_stop", &root);
     if (!doc) return ts->is_failed = true, false;
     yyjson_mut_obj_add_int(doc, root, "index", index);
     return emit_built(ts, doc);
@@ -364,14 +348,14 @@ static bool emit_block_stop(turn_stream_t *ts, int index) {
 static turn_stream_status_t on_block_stop(turn_stream_t *ts, yyjson_val *event) {
     int index;
     block_t *b = client_block(ts, event, &index);
-    if (!b || !b->is_open) return status_of(ts);
+    if (!b || !b->is_open) return turn__status(ts);
     if (b->kind == BLOCK_TEXT && b->hold.len) {
         text_release(ts, b, index, NULL, "", 0, true);
-        if (ts->is_cut || ts->is_gone || ts->is_failed) return status_of(ts);
+        if (ts->is_cut || ts->is_gone || ts->is_failed) return turn__status(ts);
     }
     b->is_open = false;
     emit_val(ts, event);
-    return status_of(ts);
+    return turn__status(ts);
 }
 
 static void on_message_delta(turn_stream_t *ts, yyjson_val *event) {
@@ -387,20 +371,20 @@ static void on_message_delta(turn_stream_t *ts, yyjson_val *event) {
 }
 
 turn_stream_status_t turn_stream_feed(turn_stream_t *ts, yyjson_val *event) {
-    if (ts->is_cut || ts->is_gone || ts->is_failed || ts->is_finished) return status_of(ts);
+    if (ts->is_cut || ts->is_gone || ts->is_failed || ts->is_finished) return turn__status(ts);
     const char *type = yyjson_get_str(yyjson_obj_get(event, "type"));
-    if (!type) return status_of(ts);
+    if (!type) return turn__status(ts);
     if (!strcmp(type, "message_start")) {
         /* Each upstream message numbers its blocks from 0 again. */
         for (size_t i = 0; i < ts->map_len; i++) ts->index_map[i] = -1;
         ts->is_message_open = true;
         set_str(&ts->streamed_id, yyjson_get_str(yyjson_obj_get(yyjson_obj_get(event, "message"), "id")));
-        if (ts->is_started) return status_of(ts);
+        if (ts->is_started) return turn__status(ts);
         ts->is_started = true;
-        if (!start_message(ts, yyjson_obj_get(event, "message"))) return status_of(ts);
+        if (!start_message(ts, yyjson_obj_get(event, "message"))) return turn__status(ts);
         emit_val(ts, event);
     } else if (!strcmp(type, "content_block_start")) {
-        if (!ts->is_started && !start_message(ts, NULL)) return status_of(ts);
+        if (!ts->is_started && !start_message(ts, NULL)) return turn__status(ts);
         return on_block_start(ts, event);
     } else if (!strcmp(type, "content_block_delta")) {
         return on_block_delta(ts, event);
@@ -412,7 +396,7 @@ turn_stream_status_t turn_stream_feed(turn_stream_t *ts, yyjson_val *event) {
         ts->is_message_open = false;
     }
     /* message_stop, ping, and anything new: ours to send at the end, or nothing for the client */
-    return status_of(ts);
+    return turn__status(ts);
 }
 
 /* ---- the end ---- */
@@ -445,7 +429,7 @@ static void fill_block(turn_stream_t *ts, block_t *b) {
 yyjson_doc *turn_stream_finish(turn_stream_t *ts, yyjson_val *result_usage, turn_stream_status_t *status) {
     *status = TURN_STREAM_OK;
     if (ts->is_finished || ts->is_failed) {
-        *status = status_of(ts);
+        *status = turn__status(ts);
         return NULL;
     }
     ts->is_finished = true;
@@ -465,7 +449,7 @@ yyjson_doc *turn_stream_finish(turn_stream_t *ts, yyjson_val *result_usage, turn
                                 ? usage_int(result_usage, "output_tokens", ts->delta_output_tokens) + whole->output_tokens
                                 : turn_stream_output_estimate(ts);
     yyjson_mut_val *root;
-    yyjson_mut_doc *doc = event_doc("message_delta", &root);
+    yyjson_mut_doc *doc = turn__event_doc("message_delta", &root);
     if (!doc) goto oom;
     yyjson_mut_val *delta = yyjson_mut_obj(doc);
     yyjson_mut_obj_add_strcpy(doc, delta, "stop_reason", reason);
@@ -476,7 +460,7 @@ yyjson_doc *turn_stream_finish(turn_stream_t *ts, yyjson_val *result_usage, turn
     yyjson_mut_obj_add_int(doc, u, "output_tokens", output_tokens);
     yyjson_mut_obj_add_val(doc, root, "usage", u);
     emit_built(ts, doc);
-    doc = event_doc("message_stop", &root);
+    doc = turn__event_doc("message_stop", &root);
     if (!doc) goto oom;
     emit_built(ts, doc);
 
@@ -516,6 +500,6 @@ yyjson_doc *turn_stream_finish(turn_stream_t *ts, yyjson_val *result_usage, turn
 oom:
     ts->is_failed = true;
 out:
-    *status = status_of(ts);
+    *status = turn__status(ts);
     return NULL;
 }

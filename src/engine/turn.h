@@ -59,6 +59,13 @@ void turn_stream_free(turn_stream_t *ts);
 turn_stream_status_t turn_stream_feed(turn_stream_t *ts, yyjson_val *event);
 
 /*
+ * One assistant line's message (parent_tool_use_id null). A message that came as stream events is
+ * ignored; one that never did (the CLI's non-streaming retry after a broken stream: same turn, new id,
+ * one line per content block) is fed as if streamed: see turn_retry.c.
+ */
+turn_stream_status_t turn_stream_feed_message(turn_stream_t *ts, yyjson_val *message);
+
+/*
  * End the client's message: close open blocks, message_delta, message_stop. result_usage is the CLI's
  * result line "usage" (NULL when we cut the turn: estimates are used). Returns the assembled message
  * (the caller frees the doc), NULL when out of memory. *status is GONE if the consumer left meanwhile.

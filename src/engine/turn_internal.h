@@ -50,4 +50,21 @@ struct turn_stream_s {
     turn_usage_t whole_usage;
 };
 
+static inline turn_stream_status_t turn__status(const turn_stream_t *ts) {
+    if (ts->is_failed) return TURN_STREAM_FAILED;
+    if (ts->is_gone) return TURN_STREAM_GONE;
+    if (ts->is_cut) return TURN_STREAM_CUT;
+    return TURN_STREAM_OK;
+}
+
+/* A new event {"type": type}; NULL when out of memory. */
+static inline yyjson_mut_doc *turn__event_doc(const char *type, yyjson_mut_val **root) {
+    yyjson_mut_doc *doc = yyjson_mut_doc_new(NULL);
+    if (!doc) return NULL;
+    *root = yyjson_mut_obj(doc);
+    yyjson_mut_doc_set_root(doc, *root);
+    yyjson_mut_obj_add_str(doc, *root, "type", type);
+    return doc;
+}
+
 #endif

@@ -302,11 +302,12 @@ for (const { transport, cli, version } of TRANSPORTS) {
       const model = 'claude-sonnet-4-5';
       const create = (messages, thinking) => client.messages.create({ model, max_tokens: 4000, messages, ...(thinking && { thinking }) });
       const upstreamThinking = () => up.lastTurn().body.thinking;
+      // Like the real API, no thinking unless asked (2.1.100 leaves the field out, 2.1.197 says so).
       await create(user(`[[say:plain]] ${marker('default')}`));
-      const byDefault = upstreamThinking();
-      assert.ok(['enabled', 'adaptive'].includes(byDefault?.type), `the CLI's default: ${JSON.stringify(byDefault)}`);
+      const unasked = upstreamThinking();
+      assert.ok(unasked === undefined || unasked.type === 'disabled', `thinking not asked for: ${JSON.stringify(unasked)}`);
 
-      // One conversation, three turns on one process: budget, off, then the CLI's default again.
+      // One conversation, three turns on one process: budget, off, then adaptive (the CLI's own default).
       const messages = user(`[[say:one]] ${marker('thinking')}`);
       let reply = await create(messages, { type: 'enabled', budget_tokens: 2000 });
       assert.deepEqual(upstreamThinking(), { type: 'enabled', budget_tokens: 2000 });
@@ -316,8 +317,9 @@ for (const { transport, cli, version } of TRANSPORTS) {
       const off = upstreamThinking(); // 2.1.100 leaves the field out, 2.1.197 says so
       assert.ok(off === undefined || off.type === 'disabled', `thinking off: ${JSON.stringify(off)}`);
       messages.push({ role: 'assistant', content: reply.content }, { role: 'user', content: '[[say:three]]' });
-      await create(messages);
-      assert.deepEqual(upstreamThinking(), byDefault);
+      await create(messages, { type: 'adaptive' });
+      const byDefault = upstreamThinking();
+      assert.ok(['enabled', 'adaptive'].includes(byDefault?.type), `the CLI's default: ${JSON.stringify(byDefault)}`);
       const turns = proxy.logEvents('session.turn').slice(-3);
       assert.ok(turns.every((t) => t.session === turns[0].session), JSON.stringify(turns));
       assert.deepEqual(turns.map((t) => t.reused), ['0', '1', '1']);
@@ -488,20 +490,52 @@ for (const { transport, cli, version } of TRANSPORTS) {
     });
 
     // After a broken stream the CLI asks again without streaming; when that succeeds, its whole answer only
-    // comes as the CLI's assistant line, which the engine does not read (it builds answers from stream events).
-    const retryGap = 'engine: the answer of the CLI\'s non-streaming retry is dropped; the broken stream\'s first words pass as the whole answer';
-    test('an_answer_retried_after_a_broken_stream_is_not_cut_short', { ...T, todo: retryGap }, async () => {
+    // comes as the CLI's assistant line (a new message id, no stream events) and a result line whose usage
+    // leaves it out. The client gets that answer whole; a stream that already sent the first words goes on
+    // with the rest of the same block.
+    test('an_answer_retried_after_a_broken_stream_is_not_cut_short', T, async () => {
       const whole = Array.from({ length: 23 }, (_, k) => `m${k + 1} `).join('');
-      const msg = await ask(`[[fail_mid:3:retry_ok]] ${marker('retry')}`);
+      const prompt = () => `[[fail_mid:3:retry_ok]] ${marker('retry')}`;
+      const turns = up.turns().length;
+      const msg = await ask(prompt());
+      assert.deepEqual(up.turns().slice(turns).map((r) => !!r.body.stream), [true, false], 'a broken stream, then the retry');
       assert.equal(textOf(msg), whole, 'a whole answer, not the broken stream\'s first words');
-      const res = await post(proxy, '/v1/messages', {
-        model: MODEL, max_tokens: 1024, stream: true, messages: user(`[[fail_mid:3:retry_ok]] ${marker('retry')}`),
-      });
+      assert.equal(msg.content.length, 1);
+      assert.equal(msg.stop_reason, 'end_turn');
+      // The fake upstream's counts for the retried answer (the CLI's result line says 0).
+      assert.equal(msg.usage.input_tokens, 11);
+      assert.equal(msg.usage.output_tokens, 14);
+      assert.equal(msg.usage.cache_creation_input_tokens, 2);
+      assert.equal(msg.usage.cache_read_input_tokens, 3);
+
+      const res = await post(proxy, '/v1/messages', { model: MODEL, max_tokens: 1024, stream: true, messages: user(prompt()) });
+      assert.equal(res.status, 200);
       const seq = res.frames.filter((f) => f.event !== 'ping');
-      const text = seq.filter((f) => f.event === 'content_block_delta').map((f) => f.data.delta.text).join('');
-      const last = seq.at(-1);
-      assert.ok(last.event === 'error' || (last.event === 'message_stop' && text === whole),
-        `streamed ${JSON.stringify(text)}, then ${last.event}`);
+      for (const f of seq) assert.equal(f.event, f.data.type, 'event name matches data.type');
+      const deltas = seq.filter((f) => f.event === 'content_block_delta');
+      assert.equal(deltas.map((f) => f.data.delta.text).join(''), whole);
+      assert.equal(deltas.slice(0, 3).map((f) => f.data.delta.text).join(''), 'm1 m2 m3 m4 m5 m6 ', 'the broken stream\'s words came first');
+      assert.ok(deltas.every((f) => f.data.index === 0), 'the retried text continues the open block');
+      assert.deepEqual(seq.map((f) => f.event).filter((e) => e !== 'content_block_delta'),
+        ['message_start', 'content_block_start', 'content_block_stop', 'message_delta', 'message_stop']);
+      const end = seq.find((f) => f.event === 'message_delta').data;
+      assert.equal(end.delta.stop_reason, 'end_turn');
+      assert.equal(end.usage.output_tokens, 14);
+
+      // The SDK assembles the same whole message from the stream.
+      const final = await client.messages.stream({ model: MODEL, max_tokens: 1024, messages: user(prompt()) }).finalMessage();
+      assert.equal(textOf(final), whole);
+      assert.equal(final.stop_reason, 'end_turn');
+
+      // The retried text goes through the same stop_sequences and max_tokens rules as streamed text.
+      const stopped = await ask(prompt(), { stop_sequences: ['m9 '] });
+      assert.equal(textOf(stopped), 'm1 m2 m3 m4 m5 m6 m7 m8 ');
+      assert.equal(stopped.stop_reason, 'stop_sequence');
+      assert.equal(stopped.stop_sequence, 'm9 ');
+      const short = await ask(prompt(), { max_tokens: 6 }); // 24 characters
+      assert.equal(textOf(short), whole.slice(0, 24));
+      assert.equal(short.stop_reason, 'max_tokens');
+      assert.equal(textOf(await ask('[[say:after the retries]]')), 'after the retries');
     });
 
     test('count_tokens_grows_and_counts_images_and_tools', T, async () => {

@@ -329,15 +329,16 @@ for (const { transport, cli } of TRANSPORTS) {
     test('reasoning_effort_sets_the_upstream_thinking', T, async () => {
       // gpt-4o is aliased to claude-sonnet-4-5, a model that takes a thinking budget.
       const upstreamThinking = () => up.lastTurn().body.thinking;
+      await ask(`[[say:pondered]] ${process.pid}-medium`, { reasoning_effort: 'medium' });
+      assert.deepEqual(upstreamThinking(), { type: 'enabled', budget_tokens: 8192 });
+      // Like the real API, no thinking unless asked (2.1.100 leaves the field out, 2.1.197 says so).
       await ask(`[[say:plain]] ${process.pid}-default`);
-      const byDefault = upstreamThinking();
-      assert.ok(['enabled', 'adaptive'].includes(byDefault?.type), `the CLI's default: ${JSON.stringify(byDefault)}`);
+      const unasked = upstreamThinking();
+      assert.ok(unasked === undefined || unasked.type === 'disabled', `no reasoning_effort: ${JSON.stringify(unasked)}`);
       const res = await ask(`[[say:quick]] ${process.pid}-none`, { reasoning_effort: 'none' });
       assert.equal(res.choices[0].message.content, 'quick');
       const off = upstreamThinking(); // 2.1.100 leaves the field out, 2.1.197 says so
       assert.ok(off === undefined || off.type === 'disabled', `reasoning_effort none: ${JSON.stringify(off)}`);
-      await ask(`[[say:pondered]] ${process.pid}-medium`, { reasoning_effort: 'medium' });
-      assert.deepEqual(upstreamThinking(), { type: 'enabled', budget_tokens: 8192 });
     });
 
     test('thinking_comes_back_as_reasoning_content', T, async () => {
@@ -501,6 +502,36 @@ for (const { transport, cli } of TRANSPORTS) {
       assert.deepEqual(sent.map((m) => m.role), ['user', 'assistant', 'user']);
       assert.equal(upstreamText(sent[0]), prompt);
       assert.equal(upstreamText(sent[1]), content.trim());
+    });
+
+    // After a broken stream the CLI asks again without streaming and gets the whole answer, which comes
+    // without stream events: the client still gets all of it, streamed or not.
+    test('an_answer_retried_after_a_broken_stream_is_not_cut_short', T, async () => {
+      const whole = Array.from({ length: 23 }, (_, k) => `m${k + 1} `).join('');
+      let seq = 0;
+      const prompt = () => `[[fail_mid:3:retry_ok]] retry-${process.pid}-${++seq}`;
+      const turns = up.turns().length;
+      const res = await ask(prompt());
+      assert.deepEqual(up.turns().slice(turns).map((r) => !!r.body.stream), [true, false], 'a broken stream, then the retry');
+      assert.equal(res.choices[0].message.content, whole);
+      assert.equal(res.choices[0].finish_reason, 'stop');
+      // The fake upstream's counts for the retried answer: 11 input + 2 cache writes + 3 cache reads, 14 out.
+      assert.equal(res.usage.prompt_tokens, 16);
+      assert.equal(res.usage.completion_tokens, 14);
+
+      const chunks = await collect(await ask(prompt(), { stream: true, stream_options: { include_usage: true } }));
+      const content = chunks.map((c) => c.choices[0]?.delta?.content ?? '').join('');
+      assert.equal(content, whole);
+      const finishes = chunks.map((c) => c.choices[0]?.finish_reason).filter(Boolean);
+      assert.deepEqual(finishes, ['stop']);
+      assert.equal(chunks.at(-1).usage.completion_tokens, 14);
+
+      const stopped = await ask(prompt(), { stop: ['m9 '] });
+      assert.equal(stopped.choices[0].message.content, 'm1 m2 m3 m4 m5 m6 m7 m8 ');
+      assert.equal(stopped.choices[0].finish_reason, 'stop');
+      const short = await ask(prompt(), { max_tokens: 6 }); // 24 characters
+      assert.equal(short.choices[0].message.content, whole.slice(0, 24));
+      assert.equal(short.choices[0].finish_reason, 'length');
     });
 
     test('models_list_and_retrieve_are_read_by_the_sdk', T, async () => {
