@@ -43,7 +43,7 @@ static turn_stream_status_t feed_block_stop(turn_stream_t *ts) {
     yyjson_mut_val *root;
     yyjson_mut_doc *doc = turn__event_doc("content_block_stop", &root);
     if (!doc) return out_of_memory(ts);
-    yyjson_mut_obj_add_int(doc, root, "index", 0);
+    yyjson_mut_obj_add_uint(doc, root, "index", 0);
     return feed_built(ts, doc);
 }
 
@@ -51,7 +51,7 @@ static turn_stream_status_t feed_delta(turn_stream_t *ts, const char *type, cons
     yyjson_mut_val *root;
     yyjson_mut_doc *doc = turn__event_doc("content_block_delta", &root);
     if (!doc) return out_of_memory(ts);
-    yyjson_mut_obj_add_int(doc, root, "index", 0);
+    yyjson_mut_obj_add_uint(doc, root, "index", 0);
     yyjson_mut_val *delta = yyjson_mut_obj_add_obj(doc, root, "delta");
     yyjson_mut_obj_add_str(doc, delta, "type", type);
     yyjson_mut_obj_add_strncpy(doc, delta, key, s, n);
@@ -63,7 +63,7 @@ static turn_stream_status_t feed_block_start(turn_stream_t *ts, yyjson_val *bloc
     yyjson_mut_val *root;
     yyjson_mut_doc *doc = turn__event_doc("content_block_start", &root);
     if (!doc) return out_of_memory(ts);
-    yyjson_mut_obj_add_int(doc, root, "index", 0);
+    yyjson_mut_obj_add_uint(doc, root, "index", 0);
     yyjson_mut_val *cb = yyjson_val_mut_copy(doc, block);
     if (!cb) {
         yyjson_mut_doc_free(doc);

@@ -275,6 +275,156 @@ static void a_turn_without_stream_events_still_makes_a_whole_message(void **stat
     sink_free(&s);
 }
 
+/* ---- a message the CLI gives whole (its non-streaming retry after a broken stream) ---- */
+
+#define WHOLE(id, blocks, reason)                                                                          \
+    "{\"id\":\"" id "\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-test\",\"content\":[" \
+    blocks "],\"stop_reason\":" reason ",\"usage\":{\"input_tokens\":11,\"output_tokens\":14,"             \
+    "\"cache_creation_input_tokens\":2,\"cache_read_input_tokens\":3}}"
+#define TEXT_BLOCK(t) "{\"type\":\"text\",\"text\":\"" t "\"}"
+#define ZERO_USAGE "{\"input_tokens\":0,\"output_tokens\":0,\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":0}"
+
+static turn_stream_status_t feed_message(turn_stream_t *ts, const char *json) {
+    yyjson_doc *doc = yyjson_read(json, strlen(json), 0);
+    assert_non_null(doc);
+    turn_stream_status_t st = turn_stream_feed_message(ts, yyjson_doc_get_root(doc));
+    yyjson_doc_free(doc);
+    return st;
+}
+
+static yyjson_doc *finish_with(turn_stream_t *ts, const char *usage_json) {
+    yyjson_doc *usage = yyjson_read(usage_json, strlen(usage_json), 0);
+    turn_stream_status_t st;
+    yyjson_doc *msg = turn_stream_finish(ts, yyjson_doc_get_root(usage), &st);
+    yyjson_doc_free(usage);
+    assert_int_equal(st, TURN_STREAM_OK);
+    assert_non_null(msg);
+    return msg;
+}
+
+static const char *block_text(yyjson_val *m, size_t i) {
+    return yyjson_get_str(yyjson_obj_get(yyjson_arr_get(yyjson_obj_get(m, "content"), i), "text"));
+}
+
+static void a_retried_answer_continues_the_block_the_broken_stream_left_open(void **state) {
+    sink_t s = {0};
+    turn_stream_t *ts = make(&s, NULL, 0, 0);
+    feed(ts, START);
+    feed(ts, TEXT_START(0));
+    feed(ts, TEXT(0, "m1 m2 "));
+    /* The broken stream's own assistant line would carry its id: its stream events already said it all. */
+    assert_int_equal(feed_message(ts, WHOLE("msg_1", TEXT_BLOCK("m1 m2 m3 m4 "), "null")), TURN_STREAM_OK);
+    assert_int_equal(s.count, 3);
+    assert_false(turn_stream_at_message_end(ts));
+    assert_int_equal(feed_message(ts, WHOLE("msg_2", TEXT_BLOCK("m1 m2 m3 m4 "), "\"end_turn\"")), TURN_STREAM_OK);
+    assert_true(turn_stream_at_message_end(ts));
+    assert_int_equal(s.count, 5);
+    assert_string_equal(s.events[3], TEXT(0, "m3 m4 "));
+    assert_string_equal(s.events[4], STOP(0));
+    yyjson_doc *msg = finish_with(ts, ZERO_USAGE); /* the CLI's result line leaves the retry out */
+    assert_string_equal(s.events[5], "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\","
+                                     "\"stop_sequence\":null},\"usage\":{\"output_tokens\":14}}");
+    assert_string_equal(streamed(&s), "m1 m2 m3 m4 ");
+    yyjson_val *m = yyjson_doc_get_root(msg);
+    assert_int_equal(yyjson_arr_size(yyjson_obj_get(m, "content")), 1);
+    assert_string_equal(block_text(m, 0), "m1 m2 m3 m4 ");
+    assert_string_equal(yyjson_get_str(yyjson_obj_get(m, "stop_reason")), "end_turn");
+    yyjson_val *u = yyjson_obj_get(m, "usage");
+    assert_int_equal(yyjson_get_int(yyjson_obj_get(u, "input_tokens")), 11);
+    assert_int_equal(yyjson_get_int(yyjson_obj_get(u, "output_tokens")), 14);
+    assert_int_equal(yyjson_get_int(yyjson_obj_get(u, "cache_creation_input_tokens")), 2);
+    assert_int_equal(yyjson_get_int(yyjson_obj_get(u, "cache_read_input_tokens")), 3);
+    yyjson_doc_free(msg);
+    turn_stream_free(ts);
+    sink_free(&s);
+}
+
+static void a_different_retried_answer_follows_as_new_blocks(void **state) {
+    sink_t s = {0};
+    turn_stream_t *ts = make(&s, NULL, 0, 0);
+    feed(ts, START);
+    feed(ts, TEXT_START(0));
+    feed(ts, TEXT(0, "abc"));
+    /* One assistant line per block, all with the retried message's id. */
+    assert_int_equal(feed_message(ts, WHOLE("msg_2", TEXT_BLOCK("xyz"), "\"tool_use\"")), TURN_STREAM_OK);
+    const char *tool = "{\"type\":\"tool_use\",\"id\":\"t1\",\"name\":\"mcp__client__get_weather\",\"input\":{\"city\":\"Paris\"}}";
+    char line[1024];
+    snprintf(line, sizeof line, WHOLE("msg_2", "%s", "\"tool_use\""), tool);
+    assert_int_equal(feed_message(ts, line), TURN_STREAM_OK);
+    assert_int_equal(feed_message(ts, WHOLE("msg_2", "{\"type\":\"server_tool_use\",\"id\":\"s1\",\"name\":\"web_search\","
+                                                     "\"input\":{}}", "\"tool_use\"")), TURN_STREAM_OK);
+    assert_string_equal(s.events[3], STOP(0));
+    assert_string_equal(s.events[4], TEXT_START(1));
+    assert_string_equal(s.events[5], TEXT(1, "xyz"));
+    assert_string_equal(s.events[6], STOP(1));
+    assert_string_equal(s.events[7], "{\"type\":\"content_block_start\",\"index\":2,\"content_block\":{\"type\":\"tool_use\","
+                                     "\"id\":\"t1\",\"name\":\"get_weather\",\"input\":{}}}");
+    assert_string_equal(s.events[8], "{\"type\":\"content_block_delta\",\"index\":2,\"delta\":{\"type\":"
+                                     "\"input_json_delta\",\"partial_json\":\"{\\\"city\\\":\\\"Paris\\\"}\"}}");
+    assert_string_equal(s.events[9], STOP(2));
+    assert_int_equal(s.count, 10); /* the CLI's own server tool is dropped */
+    assert_true(turn_stream_at_message_end(ts));
+    yyjson_doc *msg = finish_with(ts, ZERO_USAGE);
+    yyjson_val *m = yyjson_doc_get_root(msg);
+    yyjson_val *content = yyjson_obj_get(m, "content");
+    assert_int_equal(yyjson_arr_size(content), 3);
+    assert_string_equal(block_text(m, 0), "abc");
+    assert_string_equal(block_text(m, 1), "xyz");
+    yyjson_val *input = yyjson_obj_get(yyjson_arr_get(content, 2), "input");
+    assert_string_equal(yyjson_get_str(yyjson_obj_get(input, "city")), "Paris");
+    assert_string_equal(yyjson_get_str(yyjson_obj_get(m, "stop_reason")), "tool_use");
+    /* Counted once, not per line. */
+    assert_int_equal(yyjson_get_int(yyjson_obj_get(yyjson_obj_get(m, "usage"), "output_tokens")), 14);
+    yyjson_doc_free(msg);
+    turn_stream_free(ts);
+    sink_free(&s);
+}
+
+static void retried_text_meets_the_same_stop_sequences_and_max_tokens(void **state) {
+    const char *stops[] = {"m4"};
+    sink_t s = {0};
+    turn_stream_t *ts = make(&s, stops, 1, 0);
+    feed(ts, START);
+    feed(ts, TEXT_START(0));
+    feed(ts, TEXT(0, "m1 m2 m")); /* "m" is held back: it may begin "m4" */
+    assert_string_equal(streamed(&s), "m1 m2 ");
+    assert_int_equal(feed_message(ts, WHOLE("msg_2", TEXT_BLOCK("m1 m2 m3 m4 m5 "), "\"end_turn\"")), TURN_STREAM_CUT);
+    assert_string_equal(streamed(&s), "m1 m2 m3 ");
+    assert_string_equal(turn_stream_stop_reason(ts), "stop_sequence");
+    turn_stream_free(ts);
+    sink_free(&s);
+
+    sink_t s2 = {0};
+    ts = make(&s2, NULL, 0, 2);
+    feed(ts, START);
+    feed(ts, TEXT_START(0));
+    feed(ts, TEXT(0, "m1 "));
+    assert_int_equal(feed_message(ts, WHOLE("msg_2", TEXT_BLOCK("m1 m2 m3 m4 m5 "), "\"end_turn\"")), TURN_STREAM_CUT);
+    assert_string_equal(streamed(&s2), "m1 m2 m3");
+    assert_string_equal(turn_stream_stop_reason(ts), "max_tokens");
+    turn_stream_free(ts);
+    sink_free(&s2);
+}
+
+static void a_turn_given_whole_from_the_start_is_one_message(void **state) {
+    sink_t s = {0};
+    turn_stream_t *ts = make(&s, NULL, 0, 0);
+    assert_int_equal(feed_message(ts, WHOLE("msg_2", TEXT_BLOCK("hello"), "\"end_turn\"")), TURN_STREAM_OK);
+    assert_int_equal(count_type(&s, "message_start"), 1);
+    assert_string_equal(s.events[1], TEXT_START(0));
+    assert_string_equal(s.events[2], TEXT(0, "hello"));
+    assert_string_equal(s.events[3], STOP(0));
+    yyjson_doc *msg = finish_with(ts, ZERO_USAGE);
+    yyjson_val *m = yyjson_doc_get_root(msg);
+    assert_string_equal(yyjson_get_str(yyjson_obj_get(m, "id")), "msg_2");
+    assert_string_equal(block_text(m, 0), "hello");
+    assert_int_equal(yyjson_get_int(yyjson_obj_get(yyjson_obj_get(m, "usage"), "input_tokens")), 11);
+    assert_int_equal(yyjson_get_int(yyjson_obj_get(yyjson_obj_get(m, "usage"), "output_tokens")), 14);
+    yyjson_doc_free(msg);
+    turn_stream_free(ts);
+    sink_free(&s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(indexes_continue_across_upstream_messages),
@@ -286,6 +436,10 @@ int main(void) {
         cmocka_unit_test(max_tokens_cuts_the_text_at_four_characters_per_token),
         cmocka_unit_test(a_consumer_that_left_stops_the_stream),
         cmocka_unit_test(a_turn_without_stream_events_still_makes_a_whole_message),
+        cmocka_unit_test(a_retried_answer_continues_the_block_the_broken_stream_left_open),
+        cmocka_unit_test(a_different_retried_answer_follows_as_new_blocks),
+        cmocka_unit_test(retried_text_meets_the_same_stop_sequences_and_max_tokens),
+        cmocka_unit_test(a_turn_given_whole_from_the_start_is_one_message),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
