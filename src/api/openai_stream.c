@@ -9,6 +9,7 @@
 
 #include "api/openai.h"
 #include "http/sse.h"
+#include "util/utf8.h"
 
 const char *openai_finish_reason(const char *stop_reason) {
     if (!stop_reason) return "stop";
@@ -190,6 +191,11 @@ fail:
 static int emit(yyjson_mut_doc *doc, buf_t *out) {
     size_t len = 0;
     char *json = doc ? yyjson_mut_write(doc, 0, &len) : NULL;
+    if (!json && doc) {
+        /* An error message cut to a fixed size may end mid-character: send it scrubbed, not nothing. */
+        json = yyjson_mut_write(doc, YYJSON_WRITE_ALLOW_INVALID_UNICODE, &len);
+        if (json) utf8_scrub(json, len);
+    }
     int rc = json ? sse_format_event(out, NULL, json, len) : -1;
     free(json);
     yyjson_mut_doc_free(doc);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "engine/ndjson.h"
+#include "util/utf8.h"
 
 static const struct {
     const char *type;
@@ -102,6 +103,11 @@ static char *finish(yyjson_mut_doc *doc, yyjson_mut_val *root, size_t *len) {
     }
     yyjson_mut_doc_set_root(doc, root);
     char *s = yyjson_mut_write(doc, 0, len);
+    if (!s) {
+        /* Text we cut to a fixed size (a tool name in a refusal) may end mid-character: write it scrubbed. */
+        s = yyjson_mut_write(doc, YYJSON_WRITE_ALLOW_INVALID_UNICODE, len);
+        if (s) utf8_scrub(s, *len);
+    }
     yyjson_mut_doc_free(doc);
     return s;
 }
@@ -219,7 +225,11 @@ char *proto_build_permission(const char *request_id, bool allow, yyjson_val *inp
 
 static void copy_text(char *out, size_t out_len, const char *s, size_t n) {
     if (!out_len) return;
-    if (n >= out_len) n = out_len - 1;
+    if (n >= out_len) {
+        /* Cut on a character boundary: half a UTF-8 sequence would make the error unwritable as JSON. */
+        n = out_len - 1;
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) n--;
+    }
     memcpy(out, s, n);
     out[n] = '\0';
 }

@@ -93,7 +93,9 @@ turn_stream_t *turn_stream_new(const turn_stream_options_t *opts) {
     }
     ts->max_tokens = opts->max_tokens;
     ts->has_structured_output = opts->has_structured_output;
-    ts->budget_chars = opts->max_tokens > 0 ? opts->max_tokens * TURN_CHARS_PER_TOKEN : -1;
+    /* A max_tokens too big to count in characters is no limit (and must not overflow into a small one). */
+    ts->budget_chars = opts->max_tokens > 0 && opts->max_tokens <= INT64_MAX / TURN_CHARS_PER_TOKEN
+                           ? opts->max_tokens * TURN_CHARS_PER_TOKEN : -1;
     ts->model = dup_str(opts->model ? opts->model : "");
     ts->emit = opts->emit;
     ts->arg = opts->arg;

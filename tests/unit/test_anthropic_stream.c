@@ -207,6 +207,22 @@ static void ping_and_error_frames(void **state) {
     buf_free(&out);
 }
 
+/* An error text cut to a fixed size may end mid-character; the client still gets the error event. */
+static void error_frame_with_invalid_utf8_is_scrubbed(void **state) {
+    (void)state;
+    buf_t out;
+    buf_init(&out, 0);
+    api_error_t err = {.status = 500, .kind = API_ERR_API, .message = "cut \xE2\x80"};
+    assert_int_equal(anthropic_stream_error(&err, &out), 0);
+    frames_t f;
+    frames_parse(&f, &out);
+    assert_int_equal(f.count, 1);
+    assert_string_equal(f.names[0], "error");
+    assert_string_equal(yyjson_get_str(yyjson_obj_get(yyjson_obj_get(frame(&f, 0), "error"), "message")), "cut ??");
+    frames_free(&f);
+    buf_free(&out);
+}
+
 typedef struct {
     int count;
     char lines[8][128];
@@ -252,6 +268,7 @@ int main(void) {
         cmocka_unit_test(whole_stream_from_message_alone),
         cmocka_unit_test(message_body_keeps_counts_and_content),
         cmocka_unit_test(ping_and_error_frames),
+        cmocka_unit_test(error_frame_with_invalid_utf8_is_scrubbed),
         cmocka_unit_test(rate_limit_info_becomes_headers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

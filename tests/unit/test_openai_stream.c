@@ -261,6 +261,21 @@ static void failure_chunk_carries_error_key(void **state) {
     frames_free(&fr);
 }
 
+/* An error text cut to a fixed size may end mid-character; the client still gets the error chunk. */
+static void failure_chunk_with_invalid_utf8_is_scrubbed(void **state) {
+    (void)state;
+    openai_stream_t st;
+    frames_t fr = {.count = 0};
+    buf_init(&fr.out, 0);
+    openai_stream_init(&st, "req1", "m", 1, false, false);
+    api_error_t err = {.status = 500, .kind = API_ERR_API, .message = "cut \xE2\x80"};
+    assert_int_equal(openai_stream_fail(&st, &err, &fr.out), 0);
+    parse_frames(&fr);
+    assert_int_equal(fr.count, 1);
+    assert_string_equal(str(&fr, 0, "/error/message"), "cut ??");
+    frames_free(&fr);
+}
+
 static void finish_without_events_replays_the_message(void **state) {
     (void)state;
     openai_stream_t st;
@@ -354,6 +369,7 @@ int main(void) {
         cmocka_unit_test(json_mode_holds_prose_back_when_structured_output_comes),
         cmocka_unit_test(json_mode_sends_prose_at_the_end_when_no_structured_output_came),
         cmocka_unit_test(failure_chunk_carries_error_key),
+        cmocka_unit_test(failure_chunk_with_invalid_utf8_is_scrubbed),
         cmocka_unit_test(finish_without_events_replays_the_message),
         cmocka_unit_test(completion_has_openai_shape),
         cmocka_unit_test(completion_with_tool_use_has_tool_calls),

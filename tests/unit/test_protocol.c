@@ -185,6 +185,23 @@ static void upstream_message_is_taken_from_the_cli_text(void **state) {
     }
     proto_extract_upstream_message("API Error: 400 0123456789", out, 5);
     assert_string_equal(out, "0123");
+    /* Cut short on a character boundary: "é" is 2 bytes, so 3 bytes of room hold one of them, not 1.5. */
+    proto_extract_upstream_message("API Error: 400 \xC3\xA9\xC3\xA9\xC3\xA9", out, 4);
+    assert_string_equal(out, "\xC3\xA9");
+}
+
+/* A refusal's text is cut to a fixed size upstream of here (session_io.c) and may end mid-character. */
+static void permission_with_cut_text_is_still_written(void **state) {
+    (void)state;
+    size_t len = 0;
+    char *line = proto_build_permission("p3", false, NULL, "no \xC3", &len);
+    assert_non_null(line);
+    yyjson_doc *doc = yyjson_read(line, len, 0);
+    assert_non_null(doc);
+    yyjson_val *answer = yyjson_obj_get(yyjson_obj_get(yyjson_doc_get_root(doc), "response"), "response");
+    assert_string_equal(yyjson_get_str(yyjson_obj_get(answer, "message")), "no ?");
+    yyjson_doc_free(doc);
+    free(line);
 }
 
 static void errors_map_to_kinds_and_statuses(void **state) {
@@ -238,6 +255,7 @@ int main(void) {
         cmocka_unit_test(user_line_and_control_answers),
         cmocka_unit_test(set_thinking_sends_a_budget_zero_or_null),
         cmocka_unit_test(upstream_message_is_taken_from_the_cli_text),
+        cmocka_unit_test(permission_with_cut_text_is_still_written),
         cmocka_unit_test(errors_map_to_kinds_and_statuses),
         cmocka_unit_test(error_status_from_the_cli_text),
     };

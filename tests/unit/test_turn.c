@@ -252,6 +252,19 @@ static void max_tokens_cuts_the_text_at_four_characters_per_token(void **state) 
     sink_free(&s);
 }
 
+/* 2^62 tokens is 2^64 characters: the budget must not wrap around to 0 and cut every block. */
+static void huge_max_tokens_is_no_limit(void **state) {
+    (void)state;
+    sink_t s = {0};
+    turn_stream_t *ts = make(&s, NULL, 0, INT64_C(1) << 62);
+    assert_int_equal(feed(ts, START), TURN_STREAM_OK);
+    assert_int_equal(feed(ts, TEXT_START(0)), TURN_STREAM_OK);
+    assert_int_equal(feed(ts, TEXT(0, "abcdef")), TURN_STREAM_OK);
+    assert_string_equal(streamed(&s), "abcdef");
+    turn_stream_free(ts);
+    sink_free(&s);
+}
+
 static void a_consumer_that_left_stops_the_stream(void **state) {
     sink_t s = {.is_gone_after_first = true};
     turn_stream_t *ts = make(&s, NULL, 0, 0);
@@ -434,6 +447,7 @@ int main(void) {
         cmocka_unit_test(held_back_text_is_released_at_block_stop),
         cmocka_unit_test(utf8_is_never_split_by_the_hold_back),
         cmocka_unit_test(max_tokens_cuts_the_text_at_four_characters_per_token),
+        cmocka_unit_test(huge_max_tokens_is_no_limit),
         cmocka_unit_test(a_consumer_that_left_stops_the_stream),
         cmocka_unit_test(a_turn_without_stream_events_still_makes_a_whole_message),
         cmocka_unit_test(a_retried_answer_continues_the_block_the_broken_stream_left_open),
