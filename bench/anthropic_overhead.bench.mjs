@@ -10,10 +10,11 @@
 //   total: request sent → end of the response  | lines written → the `result` line
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
+
+import { now, sleep, streamMessages } from './lib/stream.mjs';
 
 const MODEL = 'claude-sonnet-4-5';
 const WARM_MS = 3000;
@@ -26,33 +27,9 @@ const CLI_ARGS = [
   '--tools', '', '--setting-sources', '', '--strict-mcp-config', '--model', MODEL,
 ];
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const now = () => Number(process.hrtime.bigint()) / 1e6;
-
 // One streamed request through the proxy.
-function viaProxy(url, text) {
-  return new Promise((resolve, reject) => {
-    const body = JSON.stringify({ model: MODEL, max_tokens: 1024, stream: true, messages: [{ role: 'user', content: text }] });
-    const t0 = now();
-    let ttfb = null;
-    let sse = '';
-    const req = http.request(new URL('/v1/messages', url), {
-      method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': 'x' },
-    }, (res) => {
-      if (res.statusCode !== 200) reject(new Error(`proxy answered ${res.statusCode}`));
-      res.setEncoding('utf8');
-      res.on('data', (chunk) => { ttfb ??= now() - t0; sse += chunk; });
-      res.on('end', () => {
-        const total = now() - t0;
-        if (!sse.includes('event: message_stop')) reject(new Error(`incomplete stream: ${sse.slice(-300)}`));
-        resolve({ ttfb, total });
-      });
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const viaProxy = (url, text) =>
+  streamMessages(url, { model: MODEL, max_tokens: 1024, messages: [{ role: 'user', content: text }] });
 
 // The CLI as the engine drives it, with only what a turn needs: initialize, the user line, and answers to
 // the CLI's requests of the host.

@@ -6,8 +6,9 @@
 // Then the proxy's own memory (VmRSS/VmHWM of the proxy process, not its children) with 5 live sessions.
 // One proxy at a time; processes a scenario no longer needs are let go before the next sample.
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
+
+import { sleep, streamMessages } from './lib/stream.mjs';
 
 const MODEL = 'claude-sonnet-4-5';
 const CLI_VERSION = 'claude-2.1.197';
@@ -15,33 +16,8 @@ const WARM_MS = 3000;
 const COLD_IDLE_MS = 2000; // the cold scenario's sessionTimeoutMs: its sessions end before the next sample
 const LIVE_SESSIONS = 5;
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const now = () => Number(process.hrtime.bigint()) / 1e6;
-
 // One streamed request. Resolves with { ttfb, total, text }.
-function stream(url, body) {
-  return new Promise((resolve, reject) => {
-    const t0 = now();
-    let ttfb = null;
-    let sse = '';
-    const req = http.request(new URL('/v1/messages', url), {
-      method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': 'x' },
-    }, (res) => {
-      if (res.statusCode !== 200) reject(new Error(`proxy answered ${res.statusCode}`));
-      res.setEncoding('utf8');
-      res.on('data', (chunk) => { ttfb ??= now() - t0; sse += chunk; });
-      res.on('end', () => {
-        if (!sse.includes('event: message_stop')) reject(new Error(`incomplete stream: ${sse.slice(-300)}`));
-        const text = [...sse.matchAll(/^data: (.*)$/gm)].map((m) => JSON.parse(m[1]))
-          .filter((e) => e.type === 'content_block_delta' && e.delta.type === 'text_delta').map((e) => e.delta.text).join('');
-        resolve({ ttfb, total: now() - t0, text });
-      });
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(JSON.stringify({ model: MODEL, max_tokens: 1024, stream: true, ...body }));
-  });
-}
+const stream = (url, body) => streamMessages(url, { model: MODEL, max_tokens: 1024, ...body });
 
 const status = (pid) => fs.readFileSync(`/proc/${pid}/status`, 'utf8');
 const kb = (pid, field) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status(pid))?.[1] ?? NaN);

@@ -156,14 +156,7 @@ static bool start_message(turn_stream_t *ts, yyjson_val *message) {
     yyjson_mut_doc *doc = turn__event_doc("message_start", &root);
     if (!doc) return false;
     yyjson_mut_val *m = yyjson_mut_val_mut_copy(doc, ts->msg);
-    yyjson_mut_obj_put(m, yyjson_mut_str(doc, "content"), yyjson_mut_arr(doc));
-    yyjson_mut_obj_put(m, yyjson_mut_str(doc, "stop_reason"), yyjson_mut_null(doc));
-    yyjson_mut_obj_put(m, yyjson_mut_str(doc, "stop_sequence"), yyjson_mut_null(doc));
-    yyjson_mut_val *usage = yyjson_mut_obj(doc);
-    yyjson_mut_obj_add_int(doc, usage, "input_tokens", 0);
-    yyjson_mut_obj_add_int(doc, usage, "output_tokens", 0);
-    yyjson_mut_obj_put(m, yyjson_mut_str(doc, "usage"), usage);
-    yyjson_mut_obj_add_val(doc, root, "message", m);
+    turn__put_start_message(doc, root, m);
     return emit_built(ts, doc);
 }
 

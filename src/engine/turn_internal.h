@@ -67,4 +67,16 @@ static inline yyjson_mut_doc *turn__event_doc(const char *type, yyjson_mut_val *
     return doc;
 }
 
+/* Make m (a copy of a message, in doc) the empty message a message_start event carries, and add it to root. */
+static inline void turn__put_start_message(yyjson_mut_doc *doc, yyjson_mut_val *root, yyjson_mut_val *m) {
+    yyjson_mut_obj_put(m, yyjson_mut_str(doc, "content"), yyjson_mut_arr(doc));
+    yyjson_mut_obj_put(m, yyjson_mut_str(doc, "stop_reason"), yyjson_mut_null(doc));
+    yyjson_mut_obj_put(m, yyjson_mut_str(doc, "stop_sequence"), yyjson_mut_null(doc));
+    yyjson_mut_val *usage = yyjson_mut_obj(doc);
+    yyjson_mut_obj_add_int(doc, usage, "input_tokens", 0);
+    yyjson_mut_obj_add_int(doc, usage, "output_tokens", 0);
+    yyjson_mut_obj_put(m, yyjson_mut_str(doc, "usage"), usage);
+    yyjson_mut_obj_add_val(doc, root, "message", m);
+}
+
 #endif

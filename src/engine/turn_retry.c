@@ -146,14 +146,7 @@ static turn_stream_status_t feed_message_start(turn_stream_t *ts, yyjson_val *me
         yyjson_mut_doc_free(doc);
         return out_of_memory(ts);
     }
-    yyjson_mut_obj_put(m, yyjson_mut_str(doc, "content"), yyjson_mut_arr(doc));
-    yyjson_mut_obj_put(m, yyjson_mut_str(doc, "stop_reason"), yyjson_mut_null(doc));
-    yyjson_mut_obj_put(m, yyjson_mut_str(doc, "stop_sequence"), yyjson_mut_null(doc));
-    yyjson_mut_val *usage = yyjson_mut_obj(doc);
-    yyjson_mut_obj_add_int(doc, usage, "input_tokens", 0);
-    yyjson_mut_obj_add_int(doc, usage, "output_tokens", 0);
-    yyjson_mut_obj_put(m, yyjson_mut_str(doc, "usage"), usage);
-    yyjson_mut_obj_add_val(doc, root, "message", m);
+    turn__put_start_message(doc, root, m);
     return feed_built(ts, doc);
 }
 
