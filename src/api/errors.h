@@ -3,6 +3,7 @@
 #define CWP_API_ERRORS_H
 #include <yyjson.h>
 
+#include "api/dialect.h"
 #include "http/router.h"
 #include "http/server.h"
 

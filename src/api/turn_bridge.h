@@ -40,6 +40,7 @@
 #include "api/errors.h"
 #include "app.h"
 #include "engine/engine.h"
+#include "api/dialect.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "util/buf.h"

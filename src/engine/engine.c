@@ -13,6 +13,7 @@
 #include "engine/pool.h"
 #include "engine/request.h"
 #include "engine/session.h"
+#include "transport/stdio.h"
 #include "transport/websocket.h"
 #include "util/log.h"
 
@@ -21,7 +22,7 @@ extern char **environ;
 struct engine_s {
     uv_loop_t *loop;
     const config_t *cfg;
-    metrics_t *metrics;
+    engine_observer_t observer;
     cli_info_t cli;
     char **base_env;
     char *state_dir, *sessions_dir, *config_dir;
@@ -152,12 +153,12 @@ void turn_set_paused(turn_t *t, bool paused) {
 
 /* ---- the engine ---- */
 
-engine_t *engine_new(uv_loop_t *loop, const config_t *cfg, metrics_t *metrics) {
+engine_t *engine_new(uv_loop_t *loop, const config_t *cfg, const engine_observer_t *observer) {
     engine_t *eng = calloc(1, sizeof *eng);
     if (!eng) return NULL;
     eng->loop = loop;
     eng->cfg = cfg;
-    eng->metrics = metrics;
+    if (observer) eng->observer = *observer;
     eng->base_env = cli_base_env(environ);
     if (!eng->base_env) {
         free(eng);
@@ -268,8 +269,8 @@ int engine_start(engine_t *eng, char *err, size_t err_len) {
         .cfg = eng->cfg,
         .cli = &eng->cli,
         .base_env = eng->base_env,
-        .ws = eng->ws,
-        .metrics = eng->metrics,
+        .transport = eng->ws ? ws_server_maker(eng->ws) : stdio_transport_maker(eng->loop),
+        .observer = eng->observer,
         .config_dir = eng->config_dir,
         .sessions_dir = eng->sessions_dir,
         .on_ws_unreachable = engine_on_ws_unreachable,

@@ -22,7 +22,6 @@
 
 typedef struct engine_s engine_t;
 typedef struct turn_s turn_t;
-typedef struct metrics_s metrics_t;
 
 typedef enum {
     ENGINE_ERR_INVALID_REQUEST, /* 400: the request cannot be run as given */
@@ -93,7 +92,18 @@ typedef struct {
     const char *client;
 } engine_session_info_t;
 
-engine_t *engine_new(uv_loop_t *loop, const config_t *cfg, metrics_t *metrics);
+/* What the engine reports as it runs, for whoever counts (metrics, the dashboard). Every hook may be NULL;
+ * they run on the loop, inside engine callbacks: count, do not call back into the engine. */
+typedef struct {
+    void (*on_spawn)(void *arg, double spawn_ms); /* a CLI answered its first line this long after spawn */
+    void (*on_crash)(void *arg);                  /* a CLI failed (exited, broke the protocol) */
+    void (*on_interrupt)(void *arg);              /* a turn was interrupted (its client left) */
+    void (*on_tokens)(void *arg, int64_t input_tokens, int64_t output_tokens, double cost_usd);
+    void *arg;
+} engine_observer_t;
+
+/* observer: NULL, or copied. */
+engine_t *engine_new(uv_loop_t *loop, const config_t *cfg, const engine_observer_t *observer);
 /* Find the CLI, pick the transport, start warm processes. Returns 0 or negative (message in err). */
 int engine_start(engine_t *eng, char *err, size_t err_len);
 /* End every child (stdin closed, SIGTERM, SIGKILL after a grace period); done runs when all are reaped. */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "transport/stdio.h"
 #include "util/log.h"
 
 struct pool_s {
@@ -312,7 +313,7 @@ static void pool_schedule(pool_t *p) {
 
 void pool_use_stdio(pool_t *p, session_t *failed) {
     p->ws_failed = failed;
-    p->env.ws = NULL;
+    p->env.transport = stdio_transport_maker(p->env.loop);
 }
 
 void pool_requeue(pool_t *p, pool_job_t *job) {

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/ndjson.h"
+#include "transport/ndjson.h"
 #include "util/utf8.h"
 
 static const struct {

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "engine/ndjson.h"
+#include "transport/ndjson.h"
 #include "engine/process.h"
 #include "engine/protocol.h"
 #include "engine/session_internal.h"
@@ -17,7 +17,6 @@
 #include "engine/turn.h"
 #include "transport/stdio.h"
 #include "util/log.h"
-#include "web/metrics.h"
 
 /* ---- small helpers ---- */
 
@@ -110,7 +109,7 @@ void session_close(session_t *s, const char *reason) {
 /* A fault: the turn (if any) gets err, the session ends. */
 void session_fail(session_t *s, engine_error_kind_t kind, int status, const char *message) {
     if (s->state == SESSION_CLOSING) return;
-    if (kind == ENGINE_ERR_CLI_FAILED && s->metrics) metrics_count_crash(s->metrics);
+    if (kind == ENGINE_ERR_CLI_FAILED && s->env.observer.on_crash) s->env.observer.on_crash(s->env.observer.arg);
     log_warn("session.fail", "session=%s state=%s status=%d reason=\"%s\"", s->id, session_state_name(s->state),
              status, message);
     engine_error_t err = {.kind = kind, .http_status = status, .message = message};
@@ -142,7 +141,7 @@ static void session_on_timer(uv_timer_t *t) {
     char msg[160];
     switch (s->timer_kind) {
     case TIMER_START:
-        if (s->env.ws && !s->is_connected) {
+        if (s->is_dialed && !s->is_connected) {
             snprintf(msg, sizeof msg, "the Claude Code CLI did not connect to the WebSocket within %llu ms",
                      (unsigned long long)session_ws_connect_ms(s));
             session_ws_failed(s, ENGINE_ERR_TIMEOUT, 504, msg);
@@ -193,7 +192,7 @@ void session_drain(session_t *s) {
     if (s->state == SESSION_CLOSING || s->is_draining) return;
     s->is_draining = true;
     session_set_paused(s, false); /* the result line must be read */
-    if (s->metrics) metrics_count_interrupt(s->metrics);
+    if (s->env.observer.on_interrupt) s->env.observer.on_interrupt(s->env.observer.arg);
     if (!s->is_initialized || send_interrupt(s) != 0) {
         session_close(s, "turn abandoned");
         return;
@@ -309,7 +308,7 @@ void session_on_result(session_t *s, yyjson_val *root) {
     s->input_tokens += in;
     s->output_tokens += out;
     s->cost_usd += cost;
-    if (s->metrics) metrics_count_tokens(s->metrics, in, out, cost);
+    if (s->env.observer.on_tokens) s->env.observer.on_tokens(s->env.observer.arg, in, out, cost);
     if (s->is_draining) {
         session_close(s, "turn interrupted");
         return;
@@ -422,7 +421,6 @@ session_t *session_spawn(const session_env_t *env, const session_spawn_t *sp, co
     session_t *s = calloc(1, sizeof *s);
     if (!s) goto oom;
     s->env = *env;
-    s->metrics = env->metrics;
     s->owner = *owner;
     s->state = SESSION_STARTING;
     s->is_warm = sp->is_warm;
@@ -456,7 +454,7 @@ session_t *session_spawn(const session_env_t *env, const session_spawn_t *sp, co
         goto fail_msg;
     }
     log_info("session.spawn", "session=%s pid=%d model=%s warm=%d seeded=%zu transport=%s", s->id,
-             process_pid(s->process), s->model, sp->is_warm, sp->seed_count, env->ws ? "websocket" : "stdio");
+             process_pid(s->process), s->model, sp->is_warm, sp->seed_count, env->transport.name);
     return s;
 oom_free:
     free(s);

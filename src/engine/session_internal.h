@@ -21,7 +21,6 @@ typedef enum {
 struct session_s {
     session_env_t env;
     session_owner_t owner;
-    metrics_t *metrics;
     session_state_t state;
     char id[17];
     char *model, *effort, *client;
@@ -38,6 +37,7 @@ struct session_s {
     char init_id[32];
     unsigned control_seq;
     bool is_connected; /* the transport opened (a WebSocket CLI connected) */
+    bool is_dialed;    /* the CLI dials in to its transport (transport_launch_t.is_dialed) */
     bool is_init_sent, is_initialized, is_warm, is_draining, is_doomed, is_finished, saw_first_line, is_paused;
     /* the turn */
     session_sink_t sink;

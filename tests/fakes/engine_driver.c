@@ -24,7 +24,7 @@
 
 #include "config.h"
 #include "engine/engine.h"
-#include "engine/ndjson.h"
+#include "transport/ndjson.h"
 #include "util/log.h"
 
 #define MAX_TURNS 4096
