@@ -80,12 +80,6 @@ int turn_bridge_begin_stream(turn_bridge_t *tb);
 http_exchange_t *turn_bridge_exchange(turn_bridge_t *tb);
 bool turn_bridge_is_aborted(const turn_bridge_t *tb);
 
-/* A 429 the upstream sent without a delay the CLI passes on still gets a retry-after, as the real API's do. */
-#define API_RETRY_AFTER_DEFAULT_S 10
-
-/* engine error → client error. out->message borrows err->message (or a static text). */
-void api_error_from_engine(const engine_error_t *err, api_error_t *out);
-
 /* ---- shared request helpers ---- */
 
 /* Why a request is refused (400 invalid_request_error): the message and the offending field. */

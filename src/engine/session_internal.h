@@ -66,9 +66,9 @@ void session_set_timer(session_t *s, session_timer_t kind, uint64_t ms);
 uint64_t session_ws_connect_ms(const session_t *s);
 /* Send a line we built (takes it, even on failure). */
 int session_send(session_t *s, char *line, size_t len);
-void session_fail(session_t *s, engine_error_kind_t kind, int status, const char *message);
+void session_fail(session_t *s, engine_error_kind_t kind, const char *message);
 /* A WebSocket CLI never connected: stdio from now on, the turn (if any) goes back to the pool, s ends. */
-void session_ws_failed(session_t *s, engine_error_kind_t kind, int status, const char *message);
+void session_ws_failed(session_t *s, engine_error_kind_t kind, const char *message);
 void session_drain(session_t *s);
 void session_on_result(session_t *s, yyjson_val *root);
 void session_on_cut(session_t *s);

@@ -75,7 +75,7 @@ static void on_control_response(session_t *s, const proto_line_t *l) {
     if (!is_ok) {
         char msg[256];
         snprintf(msg, sizeof msg, "the Claude Code CLI refused initialize: %.200s", error);
-        session_fail(s, ENGINE_ERR_CLI_FAILED, 502, msg);
+        session_fail(s, ENGINE_ERR_CLI_FAILED, msg);
         return;
     }
     s->is_initialized = true;
@@ -92,7 +92,7 @@ static void on_turn_status(session_t *s, turn_stream_status_t status) {
     case TURN_STREAM_CUT: session_on_cut(s); break;
     case TURN_STREAM_GONE: session_drain(s); break;
     case TURN_STREAM_FAILED:
-        session_fail(s, ENGINE_ERR_CLI_FAILED, 502, "the answer is larger than the proxy keeps");
+        session_fail(s, ENGINE_ERR_CLI_FAILED, "the answer is larger than the proxy keeps");
         break;
     }
 }
@@ -170,7 +170,7 @@ static void session_on_line(void *arg, const char *line, size_t len) {
     if (l.kind == PROTO_GARBAGE) {
         log_garbage(s, line, len);
         if (s->garbage_lines > SESSION_MAX_GARBAGE_LINES)
-            session_fail(s, ENGINE_ERR_CLI_FAILED, 502, "the Claude Code CLI wrote garbage");
+            session_fail(s, ENGINE_ERR_CLI_FAILED, "the Claude Code CLI wrote garbage");
         return;
     }
     /* Silence is what times out, not length: every line during a turn restarts the clock. */
@@ -214,7 +214,7 @@ static void session_on_closed(void *arg, int reason) {
     const char *why = reason == -EMSGSIZE ? "the Claude Code CLI wrote a line over the size limit"
                     : process_is_running(s->process) ? "the Claude Code CLI closed its output"
                                                      : "the Claude Code CLI exited";
-    session_fail(s, ENGINE_ERR_CLI_FAILED, 502, why);
+    session_fail(s, ENGINE_ERR_CLI_FAILED, why);
 }
 
 static void session_on_exit(void *arg, int64_t status, int signal);
@@ -322,7 +322,7 @@ static void session_on_exit(void *arg, int64_t status, int signal) {
         char msg[160];
         snprintf(msg, sizeof msg, "the Claude Code CLI exited (status %d, signal %d) before connecting to the WebSocket",
                  s->exit_status, s->term_signal);
-        session_ws_failed(s, ENGINE_ERR_CLI_FAILED, 502, msg);
+        session_ws_failed(s, ENGINE_ERR_CLI_FAILED, msg);
         return;
     }
     /* Output may still be in the pipe: let EOF end the session, unless EOF never comes (a grandchild
@@ -331,5 +331,5 @@ static void session_on_exit(void *arg, int64_t status, int signal) {
         session_set_timer(s, TIMER_EXIT_EOF, SESSION_EXIT_EOF_MS);
         return;
     }
-    session_fail(s, ENGINE_ERR_CLI_FAILED, 502, "the Claude Code CLI exited");
+    session_fail(s, ENGINE_ERR_CLI_FAILED, "the Claude Code CLI exited");
 }
