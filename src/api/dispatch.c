@@ -86,7 +86,7 @@ static bool pass_browser_guard(http_exchange_t *ex, const config_t *cfg, const c
     const char *host = http_header(ex, "host"), *origin = http_header(ex, "origin");
     guard_verdict_t g = guard_check(cfg, path, host, origin);
     if (g == GUARD_ALLOW) return true;
-    api_dialect_t d = app_exchange_dialect(ex, router_dialect_for_path(path));
+    api_dialect_t d = app_exchange_dialect(ex, api_dialect_for_path(path));
     if (g == GUARD_REFUSE_HOST || g == GUARD_REFUSE_ORIGIN) {
         bool is_host = g == GUARD_REFUSE_HOST;
         log_info("http.refused_browser", "request_id=%s path=%s reason=%s", http_request_id(ex), path,
