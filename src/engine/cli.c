@@ -25,18 +25,13 @@ int cli_parse_version(const char *text, cli_info_t *info) {
     return 0;
 }
 
-static bool accepts_loopback_sdk_url(const cli_info_t *info) {
-    if (info->major != CLI_WS_LAST_MAJOR) return info->major < CLI_WS_LAST_MAJOR;
-    if (info->minor != CLI_WS_LAST_MINOR) return info->minor < CLI_WS_LAST_MINOR;
-    return info->patch <= CLI_WS_LAST_PATCH;
+const cli_traits_t *cli_info_traits(const cli_info_t *info) {
+    return info ? cli_traits(info->major, info->minor, info->patch, info->is_found) : cli_traits(0, 0, 0, false);
 }
 
-bool cli_takes_init_system_prompt(const cli_info_t *info) {
-    if (!info->is_found) return true;
-    if (info->major != CLI_INIT_PROMPT_MIN_MAJOR) return info->major > CLI_INIT_PROMPT_MIN_MAJOR;
-    if (info->minor != CLI_INIT_PROMPT_MIN_MINOR) return info->minor > CLI_INIT_PROMPT_MIN_MINOR;
-    return info->patch >= CLI_INIT_PROMPT_MIN_PATCH;
-}
+static bool accepts_loopback_sdk_url(const cli_info_t *info) { return cli_info_traits(info)->takes_loopback_sdk_url; }
+
+bool cli_takes_init_system_prompt(const cli_info_t *info) { return cli_info_traits(info)->takes_init_system_prompt; }
 
 void cli_choose_transport(transport_kind_t wanted, cli_info_t *info) {
     if (wanted == TRANSPORT_STDIO) {
@@ -52,13 +47,11 @@ void cli_choose_transport(transport_kind_t wanted, cli_info_t *info) {
     } else if (accepts_loopback_sdk_url(info)) {
         info->transport = TRANSPORT_WEBSOCKET;
         snprintf(info->transport_reason, sizeof info->transport_reason,
-                 "auto: CLI %s <= %d.%d.%d accepts a loopback --sdk-url", info->version, CLI_WS_LAST_MAJOR,
-                 CLI_WS_LAST_MINOR, CLI_WS_LAST_PATCH);
+                 "auto: CLI %s accepts a loopback --sdk-url", info->version);
     } else {
         info->transport = TRANSPORT_STDIO;
         snprintf(info->transport_reason, sizeof info->transport_reason,
-                 "auto: CLI %s > %d.%d.%d refuses a loopback --sdk-url", info->version, CLI_WS_LAST_MAJOR,
-                 CLI_WS_LAST_MINOR, CLI_WS_LAST_PATCH);
+                 "auto: CLI %s refuses a loopback --sdk-url", info->version);
     }
 }
 
@@ -225,6 +218,8 @@ static bool is_passed(const char *kv) {
     };
     static const char *const refused[] = {
         "CLAUDE_CODE_SESSION_ACCESS_TOKEN=", "CLAUDE_CONFIG_DIR=", "CLAUDECODE=", "CLAUDE_CODE_ENTRYPOINT=",
+        /* Drops every reminder but also logins by CLAUDE_CODE_OAUTH_TOKEN (401 "Not logged in", 2.1.332). */
+        "CLAUDE_CODE_SIMPLE=",
     };
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
         if (has_prefix(kv, refused[i])) return false;
@@ -256,7 +251,24 @@ static void push_kv(strv_t *s, const char *key, const char *value) {
     buf_free(&b);
 }
 
-char **cli_build_env(char *const *base, const char *home, const char *config_dir, const char *ws_token) {
+typedef struct {
+    strv_t *s;
+    char *const *base;
+} version_env_t;
+
+static void push_version_setting(const char *kv, void *arg) {
+    version_env_t *ve = arg;
+    const char *eq = strchr(kv, '=');
+    char key[128];
+    size_t n = eq ? (size_t)(eq - kv) : strlen(kv);
+    if (n >= sizeof key) return;
+    memcpy(key, kv, n);
+    key[n] = '\0';
+    if (!env_has(ve->base, key)) strv_push(ve->s, kv);
+}
+
+char **cli_build_env(char *const *base, const char *home, const char *config_dir, const char *ws_token,
+                     const cli_info_t *cli) {
     strv_t s = {0};
     for (char *const *e = base; e && *e; e++) strv_push(&s, *e);
     push_kv(&s, "HOME", home);
@@ -270,6 +282,9 @@ char **cli_build_env(char *const *base, const char *home, const char *config_dir
     };
     for (size_t i = 0; i < sizeof quiet / sizeof quiet[0]; i++)
         if (!env_has(base, quiet[i][0])) push_kv(&s, quiet[i][0], quiet[i][1]);
+    version_env_t ve = {.s = &s, .base = base};
+    if (cli) cli_traits_env(cli->major, cli->minor, cli->patch, cli->is_found, push_version_setting, &ve);
+    else cli_traits_env(0, 0, 0, false, push_version_setting, &ve);
     if (ws_token) push_kv(&s, "CLAUDE_CODE_SESSION_ACCESS_TOKEN", ws_token);
     return strv_finish(&s);
 }

@@ -286,7 +286,7 @@ int session_start_process(session_t *s, const char *resume_id) {
     char *const *resume_base = s->resumes_tool_turn ? resume_env(s->env.base_env) : NULL;
     char **envv = (!s->resumes_tool_turn || resume_base)
                       ? cli_build_env(resume_base ? resume_base : s->env.base_env, s->home, s->config_dir,
-                                      s->env.ws ? token : NULL)
+                                      s->env.ws ? token : NULL, s->env.cli)
                       : NULL;
     free((void *)resume_base);
     int rc = UV_ENOMEM;
