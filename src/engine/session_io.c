@@ -81,6 +81,7 @@ static void on_control_response(session_t *s, const proto_line_t *l) {
         return;
     }
     s->is_initialized = true;
+    if (s->env.on_cli_models) s->env.on_cli_models(s->env.models_arg, proto_initialize_models(l->root));
     log_debug("session.initialized", "session=%s ms=%llu", s->id,
               (unsigned long long)(uv_now(s->env.loop) - s->spawn_ms));
     if (is_in_turn(s) && !s->is_draining) session_set_timer(s, TIMER_STALL, (uint64_t)s->env.cfg->stall_timeout_ms);

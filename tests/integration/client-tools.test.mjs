@@ -79,8 +79,11 @@ function upstreamResult(up, id) {
 }
 // The upstream request whose last user message holds text.
 const upstreamAsked = (up, text) => up.turns().find((r) => JSON.stringify(r.body.messages.at(-1)).includes(text));
+// The client's words in a tool result; after --resume, 2.1.332 appends its reminder blocks to them
+// (fidelity.test.mjs pins exactly which).
 const resultText = (block) => (typeof block.content === 'string' ? block.content
-  : block.content.filter((b) => b.type === 'text').map((b) => b.text).join(''));
+  : block.content.filter((b) => b.type === 'text').map((b) => b.text).join(''))
+  .replace(/\n\n<system-reminder>[\s\S]*$/, '');
 const textOf = (msg) => msg.content.filter((b) => b.type === 'text').map((b) => b.text).join('');
 const dashboard = async (proxy) => (await fetch(`${proxy.url}/api/dashboard`)).json();
 
