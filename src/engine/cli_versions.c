@@ -6,9 +6,9 @@
 
 #include <stddef.h>
 
-/* Every pinned version: the quiet switches live in cli_build_env; these are the ones that change what
- * the model sees. Unknown settings are ignored by a CLI, so older versions may get newer ones. */
-static const char *const env_2_1_100[] = {
+/* The quiet switches live in cli_build_env; these are the ones that change what the model sees. A CLI
+ * ignores settings it does not know. */
+static const char *const env_every[] = {
     /* Agent mode: without it 2.1.332 offers `ToolSearch` and a placeholder instead of the client's
      * mcp__client__* tools, and the model's call fails with "No such tool available". */
     "ENABLE_TOOL_SEARCH=false",
@@ -28,8 +28,8 @@ static const char *const env_2_1_332[] = {
 static const char *const env_none[] = {NULL};
 
 static const cli_traits_t rows[] = {
-    {0, 0, 0, .takes_loopback_sdk_url = true, .child_env = env_none},
-    {2, 1, 100, .takes_loopback_sdk_url = true, .takes_init_system_prompt = true, .child_env = env_2_1_100},
+    {0, 0, 0, .takes_loopback_sdk_url = true, .child_env = env_every},
+    {2, 1, 100, .takes_loopback_sdk_url = true, .takes_init_system_prompt = true, .child_env = env_none},
     {2, 1, 121, .takes_init_system_prompt = true, .child_env = env_none},
     {2, 1, 197, .takes_init_system_prompt = true, .child_env = env_2_1_197},
     {2, 1, 332, .takes_init_system_prompt = true, .closes_broken_attempt = true, .has_interrupt_tail = true,

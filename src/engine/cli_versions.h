@@ -29,7 +29,8 @@ typedef struct {
 /* The traits of a version (NULL or 0.0.0: the newest row — an unknown CLI is taken to be current).
  * child_env of the result holds only that row's additions: use cli_traits_env to walk all of them. */
 const cli_traits_t *cli_traits(int major, int minor, int patch, bool is_known);
-/* Calls fn for every "KEY=VALUE" the version's children get (the settings of every row up to it). */
+/* Calls fn for every "KEY=VALUE" the version's children get (the settings of every row up to it; the
+ * first row's apply to every version, so there is always one). */
 void cli_traits_env(int major, int minor, int patch, bool is_known, void (*fn)(const char *kv, void *arg),
                     void *arg);
 

@@ -55,8 +55,11 @@ static void table_rows_hold_until_the_next_row(void **state) {
 static void child_env_carries_the_settings_of_its_version(void **state) {
     char *base[] = {"PATH=/bin", NULL};
     cli_info_t v100 = version("2.1.100"), v332 = version("2.1.332");
-    char **e100 = cli_build_env(base, "/h", "/c", "tok", &v100);
-    char **e332 = cli_build_env(base, "/h", "/c", NULL, &v332);
+    char **s100 = cli_version_settings(&v100), **s332 = cli_version_settings(&v332);
+    char **e100 = cli_build_env(base, "/h", "/c", "tok", s100);
+    char **e332 = cli_build_env(base, "/h", "/c", NULL, s332);
+    cli_strv_free(s100);
+    cli_strv_free(s332);
     assert_string_equal(env_get(e100, "ENABLE_TOOL_SEARCH"), "false");
     assert_null(env_get(e100, "CLAUDE_CODE_THINKING_DISPLAY_UPDATES"));
     assert_string_equal(env_get(e100, "CLAUDE_CODE_SESSION_ACCESS_TOKEN"), "tok");
@@ -77,7 +80,9 @@ static void operator_settings_win_and_simple_mode_never_passes(void **state) {
     assert_null(env_get(base, "HOME"));
     assert_null(env_get(base, "ENABLE_TOOL_SEARCH")); /* not the operator's to turn on: agent mode needs it */
     cli_info_t v332 = version("2.1.332");
-    char **env = cli_build_env(base, "/h", "/c", NULL, &v332);
+    char **settings = cli_version_settings(&v332);
+    char **env = cli_build_env(base, "/h", "/c", NULL, settings);
+    cli_strv_free(settings);
     assert_string_equal(env_get(env, "CLAUDE_CODE_TOTAL_TOKENS_REMINDER"), "on");
     assert_string_equal(env_get(env, "ENABLE_TOOL_SEARCH"), "false");
     assert_null(env_get(env, "CLAUDE_CODE_SIMPLE"));
