@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# What the tests need beyond the build: the pinned CLIs (current for stdio, 2.1.100 for WebSocket),
+# What the tests need beyond the build: the pinned CLIs (2.1.100 over WebSocket, 2.1.197 and 2.1.332 over
+# stdio; the integration suites marked `// cli-matrix` run on each),
 # the official SDKs and playwright-core (tests/package.json), and Debian's chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-CLI_STDIO_VERSION=2.1.197
-CLI_WS_VERSION=2.1.100
-for v in $CLI_STDIO_VERSION $CLI_WS_VERSION; do
+CLI_PINNED_VERSIONS="2.1.100 2.1.197 2.1.332"
+for v in $CLI_PINNED_VERSIONS; do
   if [ ! -e ".deps/claude-$v/node_modules/.bin/claude" ]; then
     echo "install-test-deps: @anthropic-ai/claude-code@$v into .deps/claude-$v"
     mkdir -p ".deps/claude-$v"
@@ -14,8 +14,25 @@ for v in $CLI_STDIO_VERSION $CLI_WS_VERSION; do
   fi
 done
 
+# Third-party clients tested against the proxy, each pinned in its own folder (tests skip when missing).
+CODEX_VERSION=0.171.0 # tests/integration/codex.test.mjs
+if [ ! -e ".deps/codex-$CODEX_VERSION/node_modules/.bin/codex" ]; then
+  echo "install-test-deps: @openai/codex@$CODEX_VERSION into .deps/codex-$CODEX_VERSION"
+  mkdir -p ".deps/codex-$CODEX_VERSION"
+  npm install --prefix ".deps/codex-$CODEX_VERSION" --no-audit --no-fund --loglevel=error "@openai/codex@$CODEX_VERSION"
+fi
+
 if [ ! -d tests/node_modules ] || [ tests/package-lock.json -nt tests/node_modules/.package-lock.json ]; then
   (cd tests && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# claude-max-api-proxy (a CLI per request), run side by side with the proxy by bench/shapes.bench.mjs.
+MAX_API_PROXY_VERSION=1.0.0
+if [ ! -e ".deps/claude-max-api-proxy-$MAX_API_PROXY_VERSION/node_modules/claude-max-api-proxy/package.json" ]; then
+  echo "install-test-deps: claude-max-api-proxy@$MAX_API_PROXY_VERSION into .deps/claude-max-api-proxy-$MAX_API_PROXY_VERSION"
+  mkdir -p ".deps/claude-max-api-proxy-$MAX_API_PROXY_VERSION"
+  npm install --prefix ".deps/claude-max-api-proxy-$MAX_API_PROXY_VERSION" --no-audit --no-fund --loglevel=error \
+    "claude-max-api-proxy@$MAX_API_PROXY_VERSION"
 fi
 
 if [ "$(uname)" != Darwin ] && ! command -v chromium >/dev/null; then

@@ -6,6 +6,7 @@
 #include <uv.h>
 
 #include "api/dispatch.h"
+#include "api/responses.h"
 #include "app.h"
 #include "auth/auth.h"
 #include "config.h"
@@ -32,6 +33,13 @@ static void usage(FILE *out) {
             "usage: claude-ws-proxy [--config FILE] [--help] [--version]\n"
             "Serves the Anthropic Messages and OpenAI Chat Completions APIs on top of the Claude Code CLI.\n"
             "Settings come from FILE (default ./config.json if present) and the environment; see README.md.\n");
+}
+
+/* Login or logout changed the credentials: running CLIs must be replaced to pick them up. */
+static void on_credentials_changed(void *arg, const char *why) {
+    app_t *app = arg;
+    (void)why;
+    if (app->engine) engine_recycle_all(app->engine);
 }
 
 static void on_engine_down(void *arg) {
@@ -103,6 +111,7 @@ static void app_teardown(app_t *app) {
     if (app->auth) auth_free(app->auth);
     if (app->engine) engine_free(app->engine);
     if (app->router) router_free(app->router);
+    responses_store_free(app->responses);
     if (app->metrics) metrics_free(app->metrics);
     uv_loop_close(app->loop);
 }
@@ -147,15 +156,19 @@ int main(int argc, char **argv) {
     int exit_code = 1;
     app.metrics = metrics_new();
     app.router = router_new();
-    app.engine = app.metrics ? engine_new(loop, &cfg, app.metrics) : NULL;
-    app.auth = auth_new(&app);
-    if (!app.metrics || !app.router || !app.engine || !app.auth) {
+    engine_observer_t observer = metrics_engine_observer(app.metrics);
+    app.engine = app.metrics ? engine_new(loop, &cfg, &observer) : NULL;
+    auth_hooks_t auth_hooks = {.on_credentials_changed = on_credentials_changed, .arg = &app};
+    app.auth = auth_new(loop, &cfg, &auth_hooks);
+    app.responses = responses_store_new(RESPONSES_STORE_MAX_COUNT, RESPONSES_STORE_MAX_BYTES);
+    if (!app.metrics || !app.router || !app.engine || !app.auth || !app.responses) {
         fprintf(stderr, "claude-ws-proxy: out of memory\n");
         goto done;
     }
     misc_register_routes(&app);
     anthropic_register_routes(&app);
     openai_register_routes(&app);
+    responses_register_routes(&app);
     auth_register_routes(&app);
     dashboard_register_routes(&app);
 
@@ -163,6 +176,8 @@ int main(int argc, char **argv) {
     limits.max_body_bytes = cfg.max_body_bytes;
     limits.max_connections = cfg.max_connections;
     limits.header_timeout_ms = cfg.header_timeout_ms;
+    limits.body_timeout_ms = cfg.body_timeout_ms;
+    limits.max_connections_per_client = config_connections_per_client(&cfg);
     limits.idle_timeout_ms = cfg.idle_timeout_ms;
     app.http = http_server_new(loop, &limits, app_dispatch, &app);
     if (!app.http) {

@@ -40,6 +40,7 @@
 #include "api/errors.h"
 #include "app.h"
 #include "engine/engine.h"
+#include "api/dialect.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "util/buf.h"
@@ -79,12 +80,6 @@ int turn_bridge_begin_stream(turn_bridge_t *tb);
 http_exchange_t *turn_bridge_exchange(turn_bridge_t *tb);
 bool turn_bridge_is_aborted(const turn_bridge_t *tb);
 
-/* A 429 the upstream sent without a delay the CLI passes on still gets a retry-after, as the real API's do. */
-#define API_RETRY_AFTER_DEFAULT_S 10
-
-/* engine error → client error. out->message borrows err->message (or a static text). */
-void api_error_from_engine(const engine_error_t *err, api_error_t *out);
-
 /* ---- shared request helpers ---- */
 
 /* Why a request is refused (400 invalid_request_error): the message and the offending field. */
@@ -98,8 +93,12 @@ int api_problem_set(api_problem_t *why, const char *param, const char *fmt, ...)
 void api_problem_send(http_exchange_t *ex, api_dialect_t d, const api_problem_t *why);
 
 /* Parse body as a JSON object. NULL with why filled: "body is not valid JSON: <yyjson's reason> at byte N",
- * "body must be a JSON object". The caller frees the doc. */
+ * "body must be a JSON object", or the api_check_depth problem. The caller frees the doc. */
 yyjson_doc *api_parse_json(const char *data, size_t len, api_problem_t *why);
+/* The nesting bound every adapter applies to JSON it parsed from a client (bodies, and JSON inside strings
+ * such as function arguments), before anything copies it: -1 with why naming the field ("where." + the
+ * path inside the value) when value nests deeper than JSON_MAX_DEPTH. */
+int api_check_depth(yyjson_val *value, const char *where, api_problem_t *why);
 /* api_parse_json on the exchange's body; on failure answers 400 in dialect d and returns NULL. */
 yyjson_doc *api_parse_body(http_exchange_t *ex, api_dialect_t d);
 

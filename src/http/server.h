@@ -26,6 +26,8 @@ typedef struct {
     long max_body_bytes;    /* larger bodies get 413 before the handler runs */
     int max_connections;    /* beyond it new connections are closed at once */
     long header_timeout_ms; /* a request's head must arrive within this */
+    long body_timeout_ms;   /* ... and its whole body within this, counted from the end of the head (408) */
+    int max_connections_per_client; /* one peer address may hold this many of max_connections (0: no cap) */
     long idle_timeout_ms;   /* a keep-alive connection with nothing to do is closed after this */
     size_t write_high_water;/* buffered response bytes above which the exchange is congested */
     size_t write_limit;     /* buffered bytes above which a (stuck) client is disconnected */
@@ -45,7 +47,7 @@ typedef struct {
 
 typedef void (*http_observer_fn)(const http_exchange_summary_t *summary, void *ctx);
 /* Answers errors the server detects after a request head was parsed (413 body too large, 400 bad body
- * encoding), so they come in the route's dialect. Must finish ex. */
+ * encoding), so they come in the route's shape. Must finish ex. */
 typedef void (*http_error_fn)(http_exchange_t *ex, int status, const char *message, void *ctx);
 
 http_limits_t http_limits_default(void);
