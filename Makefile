@@ -4,7 +4,7 @@ ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 2)
 CONFIG     ?= $(wildcard config.json)
 
-.PHONY: all build asan deps test-deps run test unit bench clean
+.PHONY: all build asan deps test-deps run test unit bench docker-test clean
 
 all: build
 
@@ -33,6 +33,10 @@ test: test-deps build asan
 
 unit: build
 	@ctest --test-dir $(BUILD) --output-on-failure -L unit
+
+# The Docker image built and run with podman (no Docker daemon or registry); also a ctest entry of `make test`.
+docker-test: test-deps
+	@tests/docker/run.sh
 
 bench: test-deps build
 	@node bench/run.mjs
