@@ -163,6 +163,8 @@ int main(int argc, char **argv) {
     limits.max_body_bytes = cfg.max_body_bytes;
     limits.max_connections = cfg.max_connections;
     limits.header_timeout_ms = cfg.header_timeout_ms;
+    limits.body_timeout_ms = cfg.body_timeout_ms;
+    limits.max_connections_per_client = config_connections_per_client(&cfg);
     limits.idle_timeout_ms = cfg.idle_timeout_ms;
     app.http = http_server_new(loop, &limits, app_dispatch, &app);
     if (!app.http) {

@@ -264,7 +264,7 @@ static void handle_logout(http_exchange_t *ex, void *ctx) {
 void auth_register_routes(app_t *app) {
     const route_t routes[] = {
         {.method = "GET", .pattern = "/auth/status", .handler = handle_status},
-        {.method = "GET", .pattern = "/auth/login", .handler = handle_login},
+        /* no GET: state changes only on POST, which a page cannot send us without an Origin */
         {.method = "POST", .pattern = "/auth/login", .handler = handle_login},
         {.method = "POST", .pattern = "/auth/code", .handler = handle_code},
         {.method = "POST", .pattern = "/auth/logout", .handler = handle_logout},

@@ -39,6 +39,16 @@ static int live_count(const pool_t *p) {
     return n;
 }
 
+/* What maxSessions caps: every child not yet reaped. A closing process still holds its memory until it
+ * exits; not counting it let abort churn run ten times maxSessions children at once. */
+static int occupied_count(const pool_t *p) {
+    int sessions = (int)p->count; /* closing ones stay listed until their process is reaped */
+    return p->children > sessions ? p->children : sessions;
+}
+
+/* Processes on their way out: room is coming, evicting more would only waste sessions. */
+static bool is_room_coming(const pool_t *p) { return occupied_count(p) > live_count(p); }
+
 static int warm_count(const pool_t *p) {
     int n = 0;
     for (size_t i = 0; i < p->count; i++) n += session_is_warm(p->sessions[i]);
@@ -90,6 +100,7 @@ static void on_reaped(void *arg) {
     pool_t *p = arg;
     p->children--;
     pool_maybe_done(p);
+    pool_schedule(p); /* its slot is free now: a queued job may take it */
 }
 
 static session_t *pool_spawn(pool_t *p, const session_spawn_t *sp, engine_error_t *err) {
@@ -223,10 +234,11 @@ static int pool_place(pool_t *p, pool_job_t *job, bool may_spawn, engine_error_t
         session_t *s = find_reusable(p, r);
         if (!s && !may_spawn) return 0;
         if (!s) {
-            if (live_count(p) >= p->cfg->max_sessions) {
-                session_t *victim = find_victim(p);
-                if (!victim) return 0;
-                pool_close_session(p, victim, "evicted to make room");
+            if (occupied_count(p) >= p->cfg->max_sessions) {
+                /* One eviction at a time: the slot frees when the victim is reaped (on_reaped pumps). */
+                session_t *victim = is_room_coming(p) ? NULL : find_victim(p);
+                if (victim) pool_close_session(p, victim, "evicted to make room");
+                if (occupied_count(p) >= p->cfg->max_sessions) return 0;
             }
             bool has_history = engine_request_has_history(r);
             session_spawn_t sp = {.model = r->model, .system = r->system, .effort = r->effort, .tools = r->tools,
@@ -259,7 +271,7 @@ static int pool_place(pool_t *p, pool_job_t *job, bool may_spawn, engine_error_t
 static void pool_top_up(pool_t *p) {
     if (p->is_shutting_down || !p->env.cli->is_found || p->is_warm_delayed || p->queue_len) return;
     int target = p->cfg->warm_sessions < p->cfg->max_sessions ? p->cfg->warm_sessions : p->cfg->max_sessions;
-    if (warm_count(p) >= target || live_count(p) >= p->cfg->max_sessions) return;
+    if (warm_count(p) >= target || occupied_count(p) >= p->cfg->max_sessions) return;
     if (p->warm_failures) {
         uint64_t delay = 1000ull << (p->warm_failures < 7 ? p->warm_failures - 1 : 6);
         if (delay > POOL_WARM_BACKOFF_MAX_MS) delay = POOL_WARM_BACKOFF_MAX_MS;
@@ -268,7 +280,7 @@ static void pool_top_up(pool_t *p) {
         log_warn("pool.warm_backoff", "failures=%u delay_ms=%llu", p->warm_failures, (unsigned long long)delay);
         return;
     }
-    while (warm_count(p) < target && live_count(p) < p->cfg->max_sessions) {
+    while (warm_count(p) < target && occupied_count(p) < p->cfg->max_sessions) {
         engine_error_t err;
         session_spawn_t sp = {.model = p->cfg->default_model, .client = "", .is_warm = true};
         if (!pool_spawn(p, &sp, &err)) {
