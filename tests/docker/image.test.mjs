@@ -45,10 +45,10 @@ after(async () => {
   await upstream.close();
 });
 
-async function call(base, method, pathname, body) {
+async function call(base, method, pathname, body, headers = {}) {
   const res = await fetch(base + pathname, {
     method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
@@ -183,7 +183,13 @@ test('a real turn through the CLI in the image (compose.yaml\'s settings), all p
 test('login from the dashboard: the real CLI in the image prints its authorize URL and waits for the code', T, async () => {
   const c = await startContainer('login-url');
   try {
-    const [a, b] = await Promise.all([call(c.base, 'GET', '/auth/login'), call(c.base, 'POST', '/auth/login')]);
+    const page = await call(c.base, 'GET', '/');
+    assert.equal(page.status, 200);
+    assert.match(page.text, /<html/i);
+    // As the dashboard's button sends it: a POST from the page's own origin.
+    const fromPage = { origin: c.base };
+    const [a, b] = await Promise.all([call(c.base, 'POST', '/auth/login', undefined, fromPage),
+      call(c.base, 'POST', '/auth/login', undefined, fromPage)]);
     assert.equal(a.status, 200, a.text);
     assert.equal(b.json?.url, a.json.url, 'one login, shared');
     const url = new URL(a.json.url);
@@ -206,7 +212,7 @@ test('a login through the proxy lands in the auth volume and survives a containe
   });
   try {
     assert.equal((await call(first.base, 'GET', '/auth/status')).json.authenticated, false);
-    const login = await call(first.base, 'GET', '/auth/login');
+    const login = await call(first.base, 'POST', '/auth/login');
     assert.equal(login.status, 200, login.text);
     const code = await call(first.base, 'POST', '/auth/code', { code: 'good#fakestate' });
     assert.equal(code.status, 200, code.text);
