@@ -34,6 +34,13 @@ static void usage(FILE *out) {
             "Settings come from FILE (default ./config.json if present) and the environment; see README.md.\n");
 }
 
+/* Login or logout changed the credentials: running CLIs must be replaced to pick them up. */
+static void on_credentials_changed(void *arg, const char *why) {
+    app_t *app = arg;
+    (void)why;
+    if (app->engine) engine_recycle_all(app->engine);
+}
+
 static void on_engine_down(void *arg) {
     runtime_t *rt = arg;
     uv_stop(rt->app->loop);
@@ -147,8 +154,10 @@ int main(int argc, char **argv) {
     int exit_code = 1;
     app.metrics = metrics_new();
     app.router = router_new();
-    app.engine = app.metrics ? engine_new(loop, &cfg, app.metrics) : NULL;
-    app.auth = auth_new(&app);
+    engine_observer_t observer = metrics_engine_observer(app.metrics);
+    app.engine = app.metrics ? engine_new(loop, &cfg, &observer) : NULL;
+    auth_hooks_t auth_hooks = {.on_credentials_changed = on_credentials_changed, .arg = &app};
+    app.auth = auth_new(loop, &cfg, &auth_hooks);
     if (!app.metrics || !app.router || !app.engine || !app.auth) {
         fprintf(stderr, "claude-ws-proxy: out of memory\n");
         goto done;

@@ -3,9 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app.h"
 #include "auth/auth_internal.h"
-#include "engine/cli.h"
+#include "transport/cli_env.h"
 #include "util/log.h"
 
 extern char **environ;
@@ -26,15 +25,15 @@ static uint64_t login_timeout_from_env(void) {
     return (uint64_t)ms;
 }
 
-auth_t *auth_new(app_t *app) {
+auth_t *auth_new(uv_loop_t *loop, const config_t *cfg, const auth_hooks_t *hooks) {
     auth_t *a = calloc(1, sizeof *a);
     if (!a) return NULL;
-    a->app = app;
-    a->loop = app->loop;
-    a->claude_path = app->cfg && app->cfg->claude_path && *app->cfg->claude_path ? app->cfg->claude_path : "claude";
+    if (hooks) a->hooks = *hooks;
+    a->loop = loop;
+    a->claude_path = cfg && cfg->claude_path && *cfg->claude_path ? cfg->claude_path : "claude";
     const char *home = getenv("HOME");
     a->home = strdup(home && *home ? home : "/tmp");
-    const char *cfg_dir = app->cfg ? app->cfg->claude_config_dir : NULL;
+    const char *cfg_dir = cfg ? cfg->claude_config_dir : NULL;
     char path[AUTH_PATH_MAX];
     if (cfg_dir && *cfg_dir) a->config_dir = strdup(cfg_dir);
     else if (getenv("CLAUDE_CONFIG_DIR") && *getenv("CLAUDE_CONFIG_DIR")) a->config_dir = strdup(getenv("CLAUDE_CONFIG_DIR"));
@@ -68,5 +67,5 @@ char **auth_child_env(const auth_t *a) {
 
 void auth_on_credentials_changed(auth_t *a, const char *why) {
     log_info("auth.credentials_changed", "reason=%s", why);
-    if (a->app && a->app->engine) engine_recycle_all(a->app->engine);
+    if (a->hooks.on_credentials_changed) a->hooks.on_credentials_changed(a->hooks.arg, why);
 }

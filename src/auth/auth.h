@@ -4,9 +4,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <uv.h>
 #include <yyjson.h>
 
-typedef struct app_s app_t;
+#include "config.h"
+
 typedef struct auth_s auth_t;
 
 typedef struct {
@@ -19,7 +21,15 @@ typedef struct {
     char subscription_buf[32];
 } auth_status_t;
 
-auth_t *auth_new(app_t *app);
+/* What auth tells the rest of the program (main wires it; every hook may be NULL). */
+typedef struct {
+    /* The CLI's credentials changed (login, logout): running sessions must pick them up. */
+    void (*on_credentials_changed)(void *arg, const char *why);
+    void *arg;
+} auth_hooks_t;
+
+/* cfg is borrowed (outlives auth); hooks is copied (NULL: none). */
+auth_t *auth_new(uv_loop_t *loop, const config_t *cfg, const auth_hooks_t *hooks);
 /* Ends a login still running (its child is killed). Handles must already be closed (main's uv_walk). */
 void auth_free(auth_t *auth);
 /* From the environment and the credentials file; never exposes a token. */

@@ -24,7 +24,7 @@ typedef struct auth_run_s auth_run_t;
 typedef struct logout_s logout_t;
 
 struct auth_s {
-    app_t *app;
+    auth_hooks_t hooks;
     uv_loop_t *loop;
     const char *claude_path; /* borrowed from the config */
     char *config_dir;        /* where the CLI keeps its credentials */

@@ -9,7 +9,7 @@
 #include <yyjson.h>
 
 #include "auth/auth_internal.h"
-#include "web/metrics.h"
+#include "util/clock.h"
 
 /* A credentials file is a few hundred bytes; anything much larger is not one. */
 #define CREDENTIALS_MAX_BYTES (256 * 1024)
@@ -96,7 +96,7 @@ void auth_get_status(auth_t *auth, auth_status_t *out) {
         .api_key_env = getenv("ANTHROPIC_API_KEY"),
         .credentials_json = json,
         .credentials_len = len,
-        .now_ms = metrics_now_ms(),
+        .now_ms = clock_wall_ms(),
     };
     auth_status_resolve(&src, out);
     free(json);

@@ -13,6 +13,7 @@
 #include "engine/pool.h"
 #include "engine/request.h"
 #include "engine/session.h"
+#include "transport/stdio.h"
 #include "transport/websocket.h"
 #include "util/log.h"
 
@@ -21,7 +22,7 @@ extern char **environ;
 struct engine_s {
     uv_loop_t *loop;
     const config_t *cfg;
-    metrics_t *metrics;
+    engine_observer_t observer;
     cli_info_t cli;
     char **base_env;
     char *state_dir, *sessions_dir, *config_dir;
@@ -95,25 +96,24 @@ static void turn_on_error(void *arg, const engine_error_t *err) {
 turn_t *engine_start_turn(engine_t *eng, const turn_request_t *req, const turn_callbacks_t *cb, void *arg,
                           engine_error_t *err) {
     if (!eng->is_started || eng->is_shutting_down) {
-        *err = (engine_error_t){.kind = ENGINE_ERR_UNAVAILABLE, .http_status = 503,
-                                .message = eng->is_shutting_down ? "the proxy is shutting down" : "the engine is not started"};
+        *err = (engine_error_t){.kind = ENGINE_ERR_UNAVAILABLE, .message = eng->is_shutting_down ? "the proxy is shutting down" : "the engine is not started"};
         return NULL;
     }
     if (!eng->cli.is_found) {
         snprintf(eng->last_error, sizeof eng->last_error, "the Claude Code CLI was not found at '%s'",
                  eng->cfg->claude_path);
-        *err = (engine_error_t){.kind = ENGINE_ERR_UNAVAILABLE, .http_status = 503, .message = eng->last_error};
+        *err = (engine_error_t){.kind = ENGINE_ERR_UNAVAILABLE, .message = eng->last_error};
         return NULL;
     }
     turn_t *t = calloc(1, sizeof *t);
     if (!t) {
-        *err = (engine_error_t){.kind = ENGINE_ERR_UNAVAILABLE, .http_status = 503, .message = "out of memory"};
+        *err = (engine_error_t){.kind = ENGINE_ERR_UNAVAILABLE, .message = "out of memory"};
         return NULL;
     }
     const char *mode = eng->cfg->mode == MODE_AGENT ? "agent" : "api";
     if (engine_request_init(&t->req, req, mode, eng->last_error, sizeof eng->last_error) != 0) {
         free(t);
-        *err = (engine_error_t){.kind = ENGINE_ERR_INVALID_REQUEST, .http_status = 400, .message = eng->last_error};
+        *err = (engine_error_t){.kind = ENGINE_ERR_INVALID_REQUEST, .message = eng->last_error};
         return NULL;
     }
     t->eng = eng;
@@ -150,14 +150,26 @@ void turn_set_paused(turn_t *t, bool paused) {
     if (t && !t->is_cancelled && t->job.session) session_set_paused(t->job.session, paused);
 }
 
+const char *engine_error_kind_name(engine_error_kind_t kind) {
+    static const char *const names[] = {
+        [ENGINE_ERR_INVALID_REQUEST] = "invalid_request", [ENGINE_ERR_AUTHENTICATION] = "authentication",
+        [ENGINE_ERR_PERMISSION] = "permission",           [ENGINE_ERR_NOT_FOUND] = "not_found",
+        [ENGINE_ERR_RATE_LIMIT] = "rate_limit",           [ENGINE_ERR_QUEUE_FULL] = "queue_full",
+        [ENGINE_ERR_OVERLOADED] = "overloaded",           [ENGINE_ERR_UPSTREAM] = "upstream",
+        [ENGINE_ERR_CLI_FAILED] = "cli_failed",           [ENGINE_ERR_TIMEOUT] = "timeout",
+        [ENGINE_ERR_UNAVAILABLE] = "unavailable",
+    };
+    return (unsigned)kind < sizeof names / sizeof names[0] && names[kind] ? names[kind] : "?";
+}
+
 /* ---- the engine ---- */
 
-engine_t *engine_new(uv_loop_t *loop, const config_t *cfg, metrics_t *metrics) {
+engine_t *engine_new(uv_loop_t *loop, const config_t *cfg, const engine_observer_t *observer) {
     engine_t *eng = calloc(1, sizeof *eng);
     if (!eng) return NULL;
     eng->loop = loop;
     eng->cfg = cfg;
-    eng->metrics = metrics;
+    if (observer) eng->observer = *observer;
     eng->base_env = cli_base_env(environ);
     if (!eng->base_env) {
         free(eng);
@@ -268,8 +280,8 @@ int engine_start(engine_t *eng, char *err, size_t err_len) {
         .cfg = eng->cfg,
         .cli = &eng->cli,
         .base_env = eng->base_env,
-        .ws = eng->ws,
-        .metrics = eng->metrics,
+        .transport = eng->ws ? ws_server_maker(eng->ws) : stdio_transport_maker(eng->loop),
+        .observer = eng->observer,
         .config_dir = eng->config_dir,
         .sessions_dir = eng->sessions_dir,
         .on_ws_unreachable = engine_on_ws_unreachable,

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "transport/stdio.h"
 #include "util/log.h"
 
 struct pool_s {
@@ -108,7 +109,7 @@ static session_t *pool_spawn(pool_t *p, const session_spawn_t *sp, engine_error_
         size_t cap = p->cap ? p->cap * 2 : 8;
         session_t **v = realloc(p->sessions, cap * sizeof *v);
         if (!v) {
-            *err = (engine_error_t){.kind = ENGINE_ERR_UNAVAILABLE, .http_status = 503, .message = "out of memory"};
+            *err = (engine_error_t){.kind = ENGINE_ERR_UNAVAILABLE, .message = "out of memory"};
             return NULL;
         }
         p->sessions = v;
@@ -160,7 +161,7 @@ static void on_queue_timer(uv_timer_t *t) {
         snprintf(msg, sizeof msg, "all %d Claude Code processes stayed busy for %ld ms", p->cfg->max_sessions,
                  p->cfg->queue_timeout_ms);
         log_warn("pool.queue_timeout", "request_id=%s waited_ms=%ld", job->req->request_id, p->cfg->queue_timeout_ms);
-        engine_error_t err = {.kind = ENGINE_ERR_QUEUE_FULL, .http_status = 429, .retry_after_s = POOL_RETRY_AFTER_S,
+        engine_error_t err = {.kind = ENGINE_ERR_QUEUE_FULL, .retry_after_s = POOL_RETRY_AFTER_S,
                               .message = msg};
         job->sink.on_error(job->sink_arg, &err);
         next = p->queue_head; /* the callback may have changed the queue: start over */
@@ -250,7 +251,7 @@ static int pool_place(pool_t *p, pool_job_t *job, bool may_spawn, engine_error_t
             bool is_reminded = sp.resumes_tool_turn && r->tool_reminder;
             yyjson_doc *seed = is_reminded ? tool_choice_seed_messages(r->messages, r->tool_reminder) : NULL;
             if (is_reminded && !seed) {
-                *err = (engine_error_t){.kind = ENGINE_ERR_UNAVAILABLE, .http_status = 503, .message = "out of memory"};
+                *err = (engine_error_t){.kind = ENGINE_ERR_UNAVAILABLE, .message = "out of memory"};
                 return -1;
             }
             if (seed) sp.seed_messages = yyjson_doc_get_root(seed);
@@ -263,8 +264,7 @@ static int pool_place(pool_t *p, pool_job_t *job, bool may_spawn, engine_error_t
             return 1;
         }
     }
-    *err = (engine_error_t){.kind = ENGINE_ERR_CLI_FAILED, .http_status = 502,
-                            .message = "cannot hand the request to a Claude Code process"};
+    *err = (engine_error_t){.kind = ENGINE_ERR_CLI_FAILED, .message = "cannot hand the request to a Claude Code process"};
     return -1;
 }
 
@@ -324,13 +324,13 @@ static void pool_schedule(pool_t *p) {
 
 void pool_use_stdio(pool_t *p, session_t *failed) {
     p->ws_failed = failed;
-    p->env.ws = NULL;
+    p->env.transport = stdio_transport_maker(p->env.loop);
 }
 
 void pool_requeue(pool_t *p, pool_job_t *job) {
     job->session = NULL;
     if (p->is_shutting_down) {
-        engine_error_t err = {.kind = ENGINE_ERR_UNAVAILABLE, .http_status = 503, .message = "the proxy is shutting down"};
+        engine_error_t err = {.kind = ENGINE_ERR_UNAVAILABLE, .message = "the proxy is shutting down"};
         job->sink.on_error(job->sink_arg, &err);
         return;
     }
@@ -387,7 +387,7 @@ void pool_start(pool_t *p) { pool_top_up(p); }
 
 int pool_submit(pool_t *p, pool_job_t *job, engine_error_t *err) {
     if (p->is_shutting_down) {
-        *err = (engine_error_t){.kind = ENGINE_ERR_UNAVAILABLE, .http_status = 503, .message = "the proxy is shutting down"};
+        *err = (engine_error_t){.kind = ENGINE_ERR_UNAVAILABLE, .message = "the proxy is shutting down"};
         return -1;
     }
     job->session = NULL;
@@ -398,8 +398,7 @@ int pool_submit(pool_t *p, pool_job_t *job, engine_error_t *err) {
         static char msg[160];
         snprintf(msg, sizeof msg, "all %d Claude Code processes are busy and %zu requests are waiting",
                  p->cfg->max_sessions, p->queue_len);
-        *err = (engine_error_t){.kind = ENGINE_ERR_QUEUE_FULL, .http_status = 429,
-                                .retry_after_s = POOL_RETRY_AFTER_S, .message = msg};
+        *err = (engine_error_t){.kind = ENGINE_ERR_QUEUE_FULL, .retry_after_s = POOL_RETRY_AFTER_S, .message = msg};
         return -1;
     }
     job->deadline_ms = uv_now(p->env.loop) + (uint64_t)p->cfg->queue_timeout_ms;
@@ -435,7 +434,7 @@ void pool_shutdown(pool_t *p, void (*done)(void *arg), void *arg) {
     while (p->queue_head) {
         pool_job_t *job = p->queue_head;
         queue_remove(p, job);
-        engine_error_t err = {.kind = ENGINE_ERR_UNAVAILABLE, .http_status = 503, .message = "the proxy is shutting down"};
+        engine_error_t err = {.kind = ENGINE_ERR_UNAVAILABLE, .message = "the proxy is shutting down"};
         job->sink.on_error(job->sink_arg, &err);
     }
     uv_timer_stop(&p->queue_timer);
