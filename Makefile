@@ -3,6 +3,9 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 2)
 CONFIG     ?= $(wildcard config.json)
+# The CLI versions the integration suites run on (each installed by scripts/install-test-deps.sh).
+CLI_VERSIONS ?= 2.1.100 2.1.197 2.1.332
+export CLI_VERSIONS
 
 .PHONY: all build asan deps test-deps run test unit bench docker-test clean
 

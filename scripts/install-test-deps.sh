@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# What the tests need beyond the build: the pinned CLIs (current for stdio, 2.1.100 for WebSocket),
+# What the tests need beyond the build: the pinned CLIs (2.1.100 over WebSocket, 2.1.197 and 2.1.332 over
+# stdio; the integration suites marked `// cli-matrix` run on each),
 # the official SDKs and playwright-core (tests/package.json), Debian's chromium, and podman, runc and
 # debootstrap for the Docker image test (tests/docker/run.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-CLI_STDIO_VERSION=2.1.197
-CLI_WS_VERSION=2.1.100
-for v in $CLI_STDIO_VERSION $CLI_WS_VERSION; do
+CLI_PINNED_VERSIONS="2.1.100 2.1.197 2.1.332"
+for v in $CLI_PINNED_VERSIONS; do
   if [ ! -e ".deps/claude-$v/node_modules/.bin/claude" ]; then
     echo "install-test-deps: @anthropic-ai/claude-code@$v into .deps/claude-$v"
     mkdir -p ".deps/claude-$v"
