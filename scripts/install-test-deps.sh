@@ -15,6 +15,14 @@ for v in $CLI_PINNED_VERSIONS; do
   fi
 done
 
+# Third-party clients tested against the proxy, each pinned in its own folder (tests skip when missing).
+CODEX_VERSION=0.171.0 # tests/integration/codex.test.mjs
+if [ ! -e ".deps/codex-$CODEX_VERSION/node_modules/.bin/codex" ]; then
+  echo "install-test-deps: @openai/codex@$CODEX_VERSION into .deps/codex-$CODEX_VERSION"
+  mkdir -p ".deps/codex-$CODEX_VERSION"
+  npm install --prefix ".deps/codex-$CODEX_VERSION" --no-audit --no-fund --loglevel=error "@openai/codex@$CODEX_VERSION"
+fi
+
 if [ ! -d tests/node_modules ] || [ tests/package-lock.json -nt tests/node_modules/.package-lock.json ]; then
   (cd tests && npm ci --no-audit --no-fund --loglevel=error)
 fi
