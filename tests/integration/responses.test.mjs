@@ -119,6 +119,17 @@ describe('responses api', { skip: !fs.existsSync(CLI_197) && 'the pinned CLI is 
     assert.equal(results.at(-1).answered, '1');
   });
 
+  test('parallel_function_calls_are_answered_together', T, async () => {
+    const input = [{ role: 'user', content: '[[tool:get_weather:{"city":"Rome"}]][[tool:get_weather:{"city":"Lima"}]]' }];
+    const first = await create(input, { tools: [WEATHER], store: false });
+    const calls = first.output.filter((o) => o.type === 'function_call');
+    assert.deepEqual(calls.map((c) => JSON.parse(c.arguments).city), ['Rome', 'Lima']);
+    const outputs = calls.map((c, i) => ({ type: 'function_call_output', call_id: c.call_id, output: i ? 'dry' : 'warm' }));
+    const second = await create([...input, ...first.output, ...outputs], { tools: [WEATHER], store: false });
+    assert.equal(second.output_text, 'Tool said: warm | dry');
+    assert.equal(proxy.logEvents('session.tool_results').at(-1).answered, '2');
+  });
+
   test('streamed_function_call_and_previous_response_id_follow_up', T, async () => {
     const stream = client.responses.stream({ model: MODEL, tools: [WEATHER], input: '[[tool:get_weather:{"city":"Oslo"}]]' });
     const events = await collect(stream);
