@@ -91,4 +91,11 @@ env_key = "CLAUDE_PROXY_API_KEY"
     // The follow-up (the whole history re-sent, with function_call_output) answered the CLI parked on the call.
     assert.equal(proxy.logEvents('session.tool_results').at(-1).answered, '1');
   });
+
+  test('namespace_tool_call_goes_back_with_its_namespace', T, async () => {
+    // multi_agent_v1 is a namespace tool; Codex runs its close_agent only when the call names the namespace.
+    const r = await codex('[[tool:close_agent:{"target":"nobody"}]]');
+    assert.equal(r.code, 0, `codex: ${r.stderr.slice(-3000)}`);
+    assert.match(r.stdout, /Tool said: invalid agent id nobody/);
+  });
 });

@@ -151,6 +151,30 @@ describe('responses api', { skip: !fs.existsSync(CLI_197) && 'the pinned CLI is 
     assert.ok(texts.includes('FIRST_ANSWER'), texts);
   });
 
+  test('resent_history_goes_to_the_session_that_holds_it', T, async () => {
+    // Codex does not use previous_response_id: it re-sends the whole conversation, output items included.
+    const user = (text) => ({ type: 'message', role: 'user', content: [{ type: 'input_text', text }] });
+    const first = await create([user('[[say:ONE]] codex style')], { store: false });
+    const firstTurn = proxy.logEvents('session.turn').at(-1);
+    const second = await create([user('[[say:ONE]] codex style'), ...first.output, user('[[echo]] and then')], { store: false });
+    assert.equal(second.output_text, 'and then');
+    const secondTurn = proxy.logEvents('session.turn').at(-1);
+    assert.equal(secondTurn.session, firstTurn.session);
+    assert.equal(secondTurn.reused, '1');
+  });
+
+  test('input_image_reaches_upstream_as_an_image_block', T, async () => {
+    const png = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
+    const res = await create([{ role: 'user', content: [
+      { type: 'input_text', text: '[[say:SEEN]]' },
+      { type: 'input_image', image_url: `data:image/png;base64,${png}`, detail: 'auto' },
+    ] }]);
+    assert.equal(res.output_text, 'SEEN');
+    const image = up.lastTurn().body.messages.at(-1).content.find((b) => b.type === 'image');
+    assert.equal(image.source.media_type, 'image/png');
+    assert.equal(image.source.data, png);
+  });
+
   test('custom_tool_call_carries_one_string_and_round_trips', T, async () => {
     const first = await create('[[tool:apply_patch:{"input":"*** Begin Patch\\n*** End Patch"}]]', { tools: [PATCH] });
     const call = first.output.find((o) => o.type === 'custom_tool_call');
