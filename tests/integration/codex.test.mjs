@@ -19,7 +19,7 @@ const T = { timeout: 180_000 };
 
 const skip = (!fs.existsSync(CODEX) && `codex ${CODEX_VERSION} is not installed (scripts/install-test-deps.sh)`) ||
   (!fs.existsSync(CLI_197) && 'the pinned CLI is not installed') ||
-  (!hasNetns() && 'needs root and unshare for a network namespace');
+  (!hasNetns() && 'needs a network namespace (root, unshare, ip) for the client');
 
 describe('codex exec through /v1/responses', { skip }, () => {
   let up;
