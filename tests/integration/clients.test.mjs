@@ -20,7 +20,7 @@ const T = { timeout: 120_000 };
 
 const skip = (!fs.existsSync(PI) && `pi ${PI_VERSION} is not installed (scripts/install-test-deps.sh)`) ||
   (!fs.existsSync(CLI_197) && 'the pinned CLI is not installed') ||
-  (!hasNetns() && 'needs root and unshare for a network namespace');
+  (!hasNetns() && 'needs a network namespace (root, unshare, ip) for the client');
 
 // ~/.pi/agent/models.json as the README shows it, with the proxy's key.
 const modelsJson = (port) => ({
