@@ -7,7 +7,7 @@ CONFIG     ?= $(wildcard config.json)
 CLI_VERSIONS ?= 2.1.100 2.1.197 2.1.332
 export CLI_VERSIONS
 
-.PHONY: all build asan deps test-deps run test unit bench clean
+.PHONY: all build asan deps test-deps run test unit bench docker-test clean
 
 all: build
 
@@ -36,6 +36,10 @@ test: test-deps build asan
 
 unit: build
 	@ctest --test-dir $(BUILD) --output-on-failure -L unit
+
+# The Docker image built and run with podman (no Docker daemon or registry); also a ctest entry of `make test`.
+docker-test: test-deps
+	@tests/docker/run.sh
 
 bench: test-deps build
 	@node bench/run.mjs
