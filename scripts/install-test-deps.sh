@@ -29,6 +29,15 @@ if [ ! -L tests/node_modules ] && { [ ! -d tests/node_modules ] || [ tests/packa
   (cd tests && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
+# pi (a coding agent speaking both dialects), run against the proxy by tests/integration/clients.test.mjs.
+PI_VERSION=0.73.1
+if [ ! -e ".deps/pi-coding-agent-$PI_VERSION/node_modules/.bin/pi" ]; then
+  echo "install-test-deps: @mariozechner/pi-coding-agent@$PI_VERSION into .deps/pi-coding-agent-$PI_VERSION"
+  mkdir -p ".deps/pi-coding-agent-$PI_VERSION"
+  npm install --prefix ".deps/pi-coding-agent-$PI_VERSION" --no-audit --no-fund --loglevel=error \
+    "@mariozechner/pi-coding-agent@$PI_VERSION"
+fi
+
 if [ "$(uname)" != Darwin ] && ! command -v chromium >/dev/null; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends chromium || \
@@ -45,5 +54,20 @@ if [ "$(uname)" = Linux ] && command -v apt-get >/dev/null; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $missing ||
       { $SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $missing; } ||
       echo "install-test-deps:$missing not installed; the Docker image test will be skipped (or fail under CI)" >&2
+  fi
+fi
+
+# The libFuzzer targets (scripts/fuzz.sh): clang with its fuzzer and sanitizer runtimes.
+if [ "$(uname)" = Linux ] && command -v apt-get >/dev/null; then
+  fuzz_missing=""
+  command -v clang >/dev/null || fuzz_missing="clang"
+  dpkg -s libclang-rt-dev >/dev/null 2>&1 || fuzz_missing="$fuzz_missing libclang-rt-dev"
+  if [ -n "$fuzz_missing" ]; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    echo "install-test-deps: $fuzz_missing (the fuzz targets)"
+    # shellcheck disable=SC2086 # one word per package
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $fuzz_missing ||
+      { $SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $fuzz_missing; } ||
+      echo "install-test-deps: $fuzz_missing not installed; the fuzz test will be skipped (or fail under CI)" >&2
   fi
 fi
