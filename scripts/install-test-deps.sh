@@ -27,6 +27,15 @@ if [ ! -d tests/node_modules ] || [ tests/package-lock.json -nt tests/node_modul
   (cd tests && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
+# pi (a coding agent speaking both dialects), run against the proxy by tests/integration/clients.test.mjs.
+PI_VERSION=0.73.1
+if [ ! -e ".deps/pi-coding-agent-$PI_VERSION/node_modules/.bin/pi" ]; then
+  echo "install-test-deps: @mariozechner/pi-coding-agent@$PI_VERSION into .deps/pi-coding-agent-$PI_VERSION"
+  mkdir -p ".deps/pi-coding-agent-$PI_VERSION"
+  npm install --prefix ".deps/pi-coding-agent-$PI_VERSION" --no-audit --no-fund --loglevel=error \
+    "@mariozechner/pi-coding-agent@$PI_VERSION"
+fi
+
 if [ "$(uname)" != Darwin ] && ! command -v chromium >/dev/null; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends chromium || \

@@ -127,6 +127,8 @@ static void on_assistant(session_t *s, yyjson_val *root) {
 static void on_system(session_t *s, const proto_line_t *l) {
     if (l->subtype && !strcmp(l->subtype, "api_retry")) {
         yyjson_val *r = l->root;
+        yyjson_val *delay = yyjson_obj_get(r, "retry_delay_ms");
+        if (yyjson_is_int(delay) && yyjson_get_sint(delay) > 0) s->retry_delay_ms = yyjson_get_sint(delay);
         log_warn("session.api_retry", "session=%s attempt=%lld status=%lld delay_ms=%lld", s->id,
                  (long long)yyjson_get_sint(yyjson_obj_get(r, "attempt")),
                  (long long)yyjson_get_sint(yyjson_obj_get(r, "error_status")),
