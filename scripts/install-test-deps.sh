@@ -54,3 +54,18 @@ if [ "$(uname)" = Linux ] && command -v apt-get >/dev/null; then
       echo "install-test-deps:$missing not installed; the Docker image test will be skipped (or fail under CI)" >&2
   fi
 fi
+
+# The libFuzzer targets (scripts/fuzz.sh): clang with its fuzzer and sanitizer runtimes.
+if [ "$(uname)" = Linux ] && command -v apt-get >/dev/null; then
+  fuzz_missing=""
+  command -v clang >/dev/null || fuzz_missing="clang"
+  dpkg -s libclang-rt-dev >/dev/null 2>&1 || fuzz_missing="$fuzz_missing libclang-rt-dev"
+  if [ -n "$fuzz_missing" ]; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    echo "install-test-deps: $fuzz_missing (the fuzz targets)"
+    # shellcheck disable=SC2086 # one word per package
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $fuzz_missing ||
+      { $SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $fuzz_missing; } ||
+      echo "install-test-deps: $fuzz_missing not installed; the fuzz test will be skipped (or fail under CI)" >&2
+  fi
+fi
