@@ -23,7 +23,9 @@ if [ ! -e ".deps/codex-$CODEX_VERSION/node_modules/.bin/codex" ]; then
   npm install --prefix ".deps/codex-$CODEX_VERSION" --no-audit --no-fund --loglevel=error "@openai/codex@$CODEX_VERSION"
 fi
 
-if [ ! -d tests/node_modules ] || [ tests/package-lock.json -nt tests/node_modules/.package-lock.json ]; then
+# A symlinked tests/node_modules is a shared install (a git worktree's): `npm ci` through it would empty
+# it for everyone sharing it, so only a real directory is refreshed here.
+if [ ! -L tests/node_modules ] && { [ ! -d tests/node_modules ] || [ tests/package-lock.json -nt tests/node_modules/.package-lock.json ]; }; then
   (cd tests && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
