@@ -23,6 +23,7 @@
 #define HTTP_LINGER_MS 2000                   /* after a closing response: drain what the client still sends */
 #define HTTP_LISTEN_BACKLOG 511
 #define HTTP_BODY_PREALLOC_MAX (1024 * 1024)   /* reserved up front from content-length */
+#define HTTP_BIG_WRITE_BYTES (4 * 1024 * 1024)  /* a write this big trims the heap once it is done */
 
 typedef struct http_conn_s http_conn_t;
 
