@@ -82,6 +82,7 @@ struct http_exchange_s {
     size_t trailer_bytes;       /* trailer fields seen after a chunked body: counted, not kept */
     http_header_ref_t headers[HTTP_MAX_HEADERS];
     const char *path, *query;   /* into head, once the head is complete */
+    char *rewritten_path;       /* owned; set by http_rewrite_path, then what path points to */
     const char *method;         /* llhttp's static name */
     int http_minor;
     buf_t body;
