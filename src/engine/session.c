@@ -5,6 +5,9 @@
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
+#ifdef __GLIBC__
+#include <malloc.h> /* malloc_trim */
+#endif
 #include <string.h>
 #include <sys/stat.h>
 
@@ -239,6 +242,7 @@ int session_begin_response(session_t *s, const engine_request_t *req) {
     free(s->error_kind);
     free(s->error_text);
     s->error_kind = s->error_text = NULL;
+    s->retry_delay_ms = 0;
     tools_set_choice(s->tools, &req->tool_choice);
     return s->stream && s->conversation ? 0 : -ENOMEM;
 }
@@ -303,6 +307,17 @@ fail:
     return -EPIPE;
 }
 
+/* A big answer's buffers are freed now rather than at the next turn, and the heap is trimmed: glibc keeps
+ * freed megabytes otherwise, and one 60 MB answer left a long-lived proxy 300 MB larger. */
+static void session_release_big_answer(session_t *s) {
+    if (turn_stream_kept_bytes(s->stream) < SESSION_BIG_ANSWER_BYTES) return;
+    turn_stream_free(s->stream);
+    s->stream = NULL;
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
+
 /* The CLI's result line: the turn is over. */
 void session_on_result(session_t *s, yyjson_val *root) {
     yyjson_val *usage = yyjson_obj_get(root, "usage");
@@ -332,6 +347,9 @@ void session_on_result(session_t *s, yyjson_val *root) {
         else snprintf(msg, sizeof msg, "the Claude Code CLI reported %s", subtype ? subtype : "an error");
         engine_error_t err;
         proto_map_error(status, s->error_kind, msg, &err);
+        /* The CLI waited as the upstream's retry-after said: the client is told the same, not a guess. */
+        if (status == 429 && s->retry_delay_ms > 0 && s->retry_delay_ms < 86400000)
+            err.retry_after_s = (int)((s->retry_delay_ms + 999) / 1000);
         log_info("session.upstream_error", "session=%s status=%d kind=%s", s->id, status,
                  s->error_kind ? s->error_kind : "-");
         sink_error(s, &err);
@@ -345,7 +363,9 @@ void session_on_result(session_t *s, yyjson_val *root) {
     yyjson_doc *msg = turn_stream_finish(s->stream, own ? yyjson_doc_get_root(own) : usage, &ts);
     yyjson_doc_free(own);
     if (!msg) {
-        session_fail(s, ENGINE_ERR_CLI_FAILED, ts == TURN_STREAM_GONE ? "client gone" : "cannot assemble the answer");
+        session_fail(s, ENGINE_ERR_CLI_FAILED, ts == TURN_STREAM_GONE ? "client gone"
+                     : "cannot assemble the answer: it is larger than the 64 MiB the proxy keeps of one answer "
+                       "(stream it instead), or its tool input is nested too deeply");
         return;
     }
     yyjson_val *m = yyjson_doc_get_root(msg);
@@ -361,6 +381,7 @@ void session_on_result(session_t *s, yyjson_val *root) {
     if (was_attached) sink.on_done(arg, m);
     yyjson_doc_free(msg);
     if (s->state != SESSION_IDLE) return; /* closed from inside on_done */
+    session_release_big_answer(s);
     if (s->is_doomed) session_close(s, "recycled");
     else if (s->owner.on_available) s->owner.on_available(s->owner.owner, s);
 }
