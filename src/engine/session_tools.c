@@ -100,7 +100,7 @@ static int send_answer(session_t *s, const char *client_id, yyjson_val *content,
     if (!id) return -1;
     int rc = tools_answer(s->tools, id, content, is_error, extra, &reply, &len);
     if (rc != 0) log_warn("session.tool_result_unknown", "session=%s tool_use_id=%s", s->id, client_id);
-    else if (own && strcmp(own, client_id) != 0) log_info("session.tool_id_rewritten", "session=%s client_id=%s id=%s", s->id, client_id, id);
+    else if (strcmp(id, client_id) != 0) log_info("session.tool_id_rewritten", "session=%s client_id=%s id=%s", s->id, client_id, id);
     free(id);
     if (rc != 0) return 0; /* not one of ours (an older call the CLI no longer waits on): nothing to answer */
     return reply ? session_send(s, reply, len) : 0;
