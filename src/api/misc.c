@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "api/accounts_json.h"
 #include "api/dispatch.h"
 #include "api/errors.h"
 #include "app.h"
@@ -69,7 +70,8 @@ static void handle_health(http_exchange_t *ex, void *ctx) {
               yyjson_mut_obj_add_val(doc, root, "transportReason", str_or_null(doc, stats.transport_reason)) &&
               yyjson_mut_obj_add_val(doc, root, "cliVersion", str_or_null(doc, stats.cli_version)) &&
               yyjson_mut_obj_add_bool(doc, root, "cliFound", stats.is_cli_found) &&
-              yyjson_mut_obj_add_uint(doc, root, "uptimeMs", uv_now(app->loop) - app->started_ms);
+              yyjson_mut_obj_add_uint(doc, root, "uptimeMs", uv_now(app->loop) - app->started_ms) &&
+              api_add_accounts_json(app->engine, doc, root);
     send_json(ex, doc, root, ok);
 }
 

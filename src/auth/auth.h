@@ -25,6 +25,9 @@ void auth_free(auth_t *auth);
 /* From the environment and the credentials file; never exposes a token. */
 void auth_get_status(auth_t *auth, auth_status_t *out);
 
+/* A config dir's own credentials file only (an account's: the proxy's environment does not count). */
+void auth_dir_status(const char *config_dir, auth_status_t *out);
+
 /* The /auth/status fields (plus "login" while one is in progress) added to obj; for the dashboard too. */
 void auth_add_status_json(auth_t *auth, yyjson_mut_doc *doc, yyjson_mut_val *obj);
 

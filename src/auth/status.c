@@ -101,3 +101,12 @@ void auth_get_status(auth_t *auth, auth_status_t *out) {
     auth_status_resolve(&src, out);
     free(json);
 }
+
+void auth_dir_status(const char *config_dir, auth_status_t *out) {
+    char path[AUTH_PATH_MAX];
+    size_t len = 0;
+    char *json = auth_credentials_path(config_dir, NULL, NULL, path, sizeof path) == 0 ? read_small_file(path, &len) : NULL;
+    auth_sources_t src = {.credentials_json = json, .credentials_len = len, .now_ms = metrics_now_ms()};
+    auth_status_resolve(&src, out);
+    free(json);
+}

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "engine/accounts.h"
 #include "engine/cli.h"
 #include "engine/pool.h"
 #include "engine/request.h"
@@ -26,6 +27,7 @@ struct engine_s {
     char **base_env;
     char *state_dir, *sessions_dir, *config_dir;
     ws_server_t *ws;
+    accounts_t *accounts;
     pool_t *pool;
     bool is_started, is_shutting_down;
     void (*shutdown_done)(void *arg);
@@ -40,6 +42,7 @@ struct turn_s {
     void *arg;
     pool_job_t job;
     bool is_in_callback, is_cancelled;
+    bool has_emitted; /* an event went to the adapter: the client may have seen it, no failover now */
 };
 
 /* ---- turns ---- */
@@ -53,6 +56,7 @@ static void turn_free(turn_t *t) {
  * acted on here once it returns. Returns false when the turn was cancelled (and freed). */
 static bool turn_on_event(void *arg, yyjson_val *event) {
     turn_t *t = arg;
+    t->has_emitted = true;
     t->is_in_callback = true;
     t->cb.on_event(t->arg, event);
     t->is_in_callback = false;
@@ -63,6 +67,9 @@ static bool turn_on_event(void *arg, yyjson_val *event) {
 
 static bool turn_on_rate_limit(void *arg, yyjson_val *info) {
     turn_t *t = arg;
+    if (t->job.account &&
+        account_note_rate_limit(t->job.account, info, t->eng->cfg->allow_extra_usage, accounts_now_ms()))
+        pool_account_limited(t->eng->pool, t->job.account);
     if (!t->cb.on_rate_limit) return true;
     t->is_in_callback = true;
     t->cb.on_rate_limit(t->arg, info);
@@ -74,6 +81,7 @@ static bool turn_on_rate_limit(void *arg, yyjson_val *info) {
 
 static void turn_on_done(void *arg, yyjson_val *message) {
     turn_t *t = arg;
+    if (t->job.account) account_mark_ok(t->job.account);
     t->is_in_callback = true;
     t->cb.on_done(t->arg, message);
     turn_free(t);
@@ -85,8 +93,52 @@ static void turn_on_bounced(void *arg) {
     pool_requeue(t->eng->pool, &t->job);
 }
 
+static const char *limit_reason(engine_error_kind_t kind) {
+    switch (kind) {
+    case ENGINE_ERR_RATE_LIMIT: return "rate_limit";
+    case ENGINE_ERR_OVERLOADED: return "overloaded";
+    case ENGINE_ERR_AUTHENTICATION: return "authentication";
+    default: return NULL;
+    }
+}
+
+/* A rate limit, an overload or refused credentials on a configured account rest that account; when
+ * nothing reached the client yet and another account can serve, the same request runs there. */
+static bool turn_fails_over(turn_t *t, const engine_error_t *err) {
+    engine_t *eng = t->eng;
+    account_t *failed = t->job.account;
+    const char *reason = limit_reason(err->kind);
+    if (!failed || !reason || !accounts_are_configured(eng->accounts)) return false;
+    int64_t now = accounts_now_ms();
+    account_mark_limited(failed, 0, reason, now);
+    pool_account_limited(eng->pool, failed);
+    size_t i = account_index(failed);
+    uint32_t tried = t->job.tried_accounts | (i < 32 ? 1u << i : 0);
+    if (t->has_emitted || !accounts_choose(eng->accounts, t->job.conversation_key, tried, now)) return false;
+    t->job.tried_accounts = tried;
+    account_count_failover(failed);
+    log_warn("account.failover", "request_id=%s account=%s status=%d reason=%s", t->req.request_id,
+             account_name(failed), err->http_status, reason);
+    t->job.account = NULL;
+    pool_requeue(eng->pool, &t->job);
+    return true;
+}
+
 static void turn_on_error(void *arg, const engine_error_t *err) {
     turn_t *t = arg;
+    if (turn_fails_over(t, err)) return;
+    engine_error_t limited;
+    accounts_t *as = t->eng->accounts;
+    if (!t->has_emitted && limit_reason(err->kind) && accounts_count(as) > 1) {
+        /* Every account failed or rests: the client may retry when the first rest ends. */
+        pool_all_limited_error(t->eng->pool, &t->job, &limited);
+        err = &limited;
+    } else if (err->kind == ENGINE_ERR_RATE_LIMIT && accounts_are_configured(as) && err->retry_after_s <= 0) {
+        int64_t now = accounts_now_ms(), next = accounts_next_available_ms(as, now);
+        limited = *err;
+        if (next > now) limited.retry_after_s = (int)((next - now + 999) / 1000);
+        err = &limited;
+    }
     t->is_in_callback = true;
     t->cb.on_error(t->arg, err);
     turn_free(t);
@@ -121,6 +173,7 @@ turn_t *engine_start_turn(engine_t *eng, const turn_request_t *req, const turn_c
     t->arg = arg;
     t->job = (pool_job_t){
         .req = &t->req,
+        .conversation_key = accounts_conversation_key(t->req.system, t->req.messages),
         .sink = {.on_event = turn_on_event, .on_rate_limit = turn_on_rate_limit, .on_done = turn_on_done,
                  .on_error = turn_on_error, .on_bounced = turn_on_bounced},
         .sink_arg = t,
@@ -275,7 +328,9 @@ int engine_start(engine_t *eng, char *err, size_t err_len) {
         .on_ws_unreachable = engine_on_ws_unreachable,
         .ws_arg = eng,
     };
-    eng->pool = pool_new(&env);
+    eng->accounts = accounts_new(eng->cfg, eng->config_dir);
+    if (!eng->accounts) return snprintf(err, err_len, "out of memory"), -1;
+    eng->pool = pool_new(&env, eng->accounts);
     if (!eng->pool) return snprintf(err, err_len, "out of memory"), -1;
     eng->is_started = true;
     if (probe != 0) {
@@ -316,6 +371,7 @@ void engine_shutdown(engine_t *eng, void (*done)(void *arg), void *arg) {
 void engine_free(engine_t *eng) {
     if (!eng) return;
     pool_free(eng->pool);
+    accounts_free(eng->accounts);
     cli_strv_free(eng->base_env);
     free(eng->state_dir);
     free(eng->sessions_dir);
@@ -338,4 +394,25 @@ void engine_foreach_session(engine_t *eng, void (*fn)(const engine_session_info_
 
 void engine_recycle_all(engine_t *eng) {
     if (eng->pool && !eng->is_shutting_down) pool_recycle_all(eng->pool);
+}
+
+void engine_foreach_account(engine_t *eng, bool include_implicit, void (*fn)(const engine_account_info_t *info, void *arg),
+                            void *arg) {
+    if (!eng->accounts || (!include_implicit && !accounts_are_configured(eng->accounts))) return;
+    int64_t now = accounts_now_ms();
+    for (size_t i = 0; i < accounts_count(eng->accounts); i++) {
+        account_t *a = accounts_get(eng->accounts, i);
+        engine_account_info_t info;
+        account_info(a, now, &info);
+        if (eng->pool) info.live_sessions = pool_account_sessions(eng->pool, a);
+        fn(&info, arg);
+    }
+}
+
+int engine_recycle_account(engine_t *eng, const char *name) {
+    account_t *a = eng->accounts ? accounts_find(eng->accounts, name) : NULL;
+    if (!a) return -1;
+    account_mark_available(a);
+    if (eng->pool && !eng->is_shutting_down) pool_recycle_account(eng->pool, a);
+    return 0;
 }

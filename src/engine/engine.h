@@ -93,6 +93,22 @@ typedef struct {
     const char *client;
 } engine_session_info_t;
 
+/* One Claude account (config `accounts`), for /health, /auth/status, the dashboard and /metrics. Never a secret. */
+typedef struct {
+    const char *name;
+    const char *kind;           /* "config_dir" | "oauth_token" | "api_key" | "implicit" */
+    const char *config_dir;     /* config_dir accounts: where its credentials live; else NULL */
+    int priority;
+    bool is_limited;
+    int64_t limited_until_ms;   /* wall clock; 0 when not limited */
+    const char *limit_reason;   /* why it rests ("rate_limit", "overloaded", "authentication", ...) or NULL */
+    int live_sessions;
+    int64_t requests, failovers;
+    int64_t input_tokens, output_tokens;
+    double cost_usd;
+    int64_t limited_ms_total;   /* how long it has rested, ended rests and the current one so far */
+} engine_account_info_t;
+
 engine_t *engine_new(uv_loop_t *loop, const config_t *cfg, metrics_t *metrics);
 /* Find the CLI, pick the transport, start warm processes. Returns 0 or negative (message in err). */
 int engine_start(engine_t *eng, char *err, size_t err_len);
@@ -115,5 +131,11 @@ void engine_get_stats(engine_t *eng, engine_stats_t *out);
 void engine_foreach_session(engine_t *eng, void (*fn)(const engine_session_info_t *info, void *arg), void *arg);
 /* Credentials changed (logout/login): end idle and warm processes, let busy ones finish, then end them. */
 void engine_recycle_all(engine_t *eng);
+/* The accounts, in configuration order (without the setting: nothing, unless include_implicit). */
+void engine_foreach_account(engine_t *eng, bool include_implicit, void (*fn)(const engine_account_info_t *info, void *arg),
+                            void *arg);
+/* One account's credentials changed (its login or logout): recycle its processes, end its rest. Returns
+ * 0, or -1 when no account has that name. */
+int engine_recycle_account(engine_t *eng, const char *name);
 
 #endif

@@ -291,8 +291,8 @@ int session_run_turn(session_t *s, const engine_request_t *req, const session_si
         if (session_send(s, user, len) != 0) goto fail;
     }
     session_attach(s, req, sink, sink_arg);
-    log_info("session.turn", "session=%s request_id=%s model=%s messages=%zu reused=%d", s->id, req->request_id,
-             s->model, req->message_count, s->turns > 1);
+    log_info("session.turn", "session=%s request_id=%s account=%s model=%s messages=%zu reused=%d", s->id,
+             req->request_id, account_name(s->account), s->model, req->message_count, s->turns > 1);
     return 0;
 fail:
     log_warn("session.send_failed", "session=%s", s->id);
@@ -310,6 +310,7 @@ void session_on_result(session_t *s, yyjson_val *root) {
     s->output_tokens += out;
     s->cost_usd += cost;
     if (s->metrics) metrics_count_tokens(s->metrics, in, out, cost);
+    account_count_usage(s->account, in, out, cost);
     if (s->is_draining) {
         session_close(s, "turn interrupted");
         return;
@@ -329,8 +330,8 @@ void session_on_result(session_t *s, yyjson_val *root) {
         else snprintf(msg, sizeof msg, "the Claude Code CLI reported %s", subtype ? subtype : "an error");
         engine_error_t err;
         proto_map_error(status, s->error_kind, msg, &err);
-        log_info("session.upstream_error", "session=%s status=%d kind=%s", s->id, status,
-                 s->error_kind ? s->error_kind : "-");
+        log_info("session.upstream_error", "session=%s account=%s status=%d kind=%s", s->id, account_name(s->account),
+                 status, s->error_kind ? s->error_kind : "-");
         sink_error(s, &err);
         /* The CLI now holds a failed exchange the client will not send back: recycle. */
         session_close(s, "turn failed");
@@ -387,14 +388,16 @@ static int session_make_dirs(session_t *s, const session_env_t *env) {
     s->home = s->dir ? join_path(s->dir, "home") : NULL;
     bool is_agent = env->cfg->mode == MODE_AGENT && env->cfg->work_dir && *env->cfg->work_dir;
     s->cwd = is_agent ? strdup(env->cfg->work_dir) : s->dir ? join_path(s->dir, "cwd") : NULL;
-    /* Without an operator config dir, each child keeps its own (and finds no credentials but the env's). */
-    s->config_dir = env->config_dir ? strdup(env->config_dir) : s->home ? join_path(s->home, ".claude") : NULL;
+    /* The account's config dir (the implicit one's: the operator's); without one each child keeps its own
+     * (and finds no credentials but its environment's). */
+    const char *shared = account_config_dir(s->account);
+    s->config_dir = shared ? strdup(shared) : s->home ? join_path(s->home, ".claude") : NULL;
     if (!s->dir || !s->home || !s->cwd || !s->config_dir) return -ENOMEM;
     int rc = make_dir(env->sessions_dir);
     if (!rc) rc = make_dir(s->dir);
     if (!rc) rc = make_dir(s->home);
     if (!rc && !is_agent) rc = make_dir(s->cwd);
-    if (!rc && !env->config_dir) rc = make_dir(s->config_dir);
+    if (!rc && !shared) rc = make_dir(s->config_dir);
     return rc;
 }
 
@@ -427,6 +430,7 @@ session_t *session_spawn(const session_env_t *env, const session_spawn_t *sp, co
     s->state = SESSION_STARTING;
     s->is_warm = sp->is_warm;
     s->resumes_tool_turn = sp->resumes_tool_turn;
+    s->account = sp->account;
     s->created_ms = s->last_used_ms = s->spawn_ms = uv_now(env->loop);
     s->last_used_ns = uv_hrtime();
     unsigned char rnd[8];
@@ -455,8 +459,9 @@ session_t *session_spawn(const session_env_t *env, const session_spawn_t *sp, co
         snprintf(msg, sizeof msg, "cannot start the Claude Code CLI (%s): %s", env->cfg->claude_path, uv_strerror(rc));
         goto fail_msg;
     }
-    log_info("session.spawn", "session=%s pid=%d model=%s warm=%d seeded=%zu transport=%s", s->id,
-             process_pid(s->process), s->model, sp->is_warm, sp->seed_count, env->ws ? "websocket" : "stdio");
+    log_info("session.spawn", "session=%s pid=%d account=%s model=%s warm=%d seeded=%zu transport=%s", s->id,
+             process_pid(s->process), account_name(s->account), s->model, sp->is_warm, sp->seed_count,
+             env->ws ? "websocket" : "stdio");
     return s;
 oom_free:
     free(s);
@@ -481,6 +486,7 @@ fail_msg:
 session_state_t session_state(const session_t *s) { return s->state; }
 const char *session_id(const session_t *s) { return s->id; }
 const char *session_model(const session_t *s) { return s->model; }
+account_t *session_account(const session_t *s) { return s->account; }
 bool session_is_warm(const session_t *s) { return s->is_warm && !s->is_init_sent && s->state != SESSION_CLOSING; }
 bool session_was_warm(const session_t *s) { return s->is_warm && !s->is_init_sent; }
 bool session_has_tools(const session_t *s) { return tools_count(s->tools) > 0; }

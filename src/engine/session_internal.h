@@ -28,6 +28,7 @@ struct session_s {
     int64_t thinking_tokens; /* what the CLI was last told (set_max_thinking_tokens), as engine_request_t's */
     char *dir, *home, *cwd; /* dir = <sessions_dir>/<id>; cwd is the work dir in agent mode */
     char *config_dir;       /* the child's CLAUDE_CONFIG_DIR */
+    account_t *account;     /* whose credentials it runs with */
     char *transcript_path;  /* the seeded history, removed at the end */
     char *spawn_system;     /* the system prompt given at spawn (CLIs that ignore initialize's), or NULL */
     transport_t *transport;

@@ -283,12 +283,14 @@ int session_start_process(session_t *s, const char *resume_id) {
     int prc = session_prompt_file(s, &launch, prompt_path, sizeof prompt_path);
     if (prc) return prc;
     char **argv = cli_build_argv(s->env.cfg->claude_path, &launch);
-    char *const *resume_base = s->resumes_tool_turn ? resume_env(s->env.base_env) : NULL;
-    char **envv = (!s->resumes_tool_turn || resume_base)
-                      ? cli_build_env(resume_base ? resume_base : s->env.base_env, s->home, s->config_dir,
+    char **account_base = account_child_env(s->account, s->env.base_env);
+    char *const *resume_base = s->resumes_tool_turn && account_base ? resume_env(account_base) : NULL;
+    char **envv = account_base && (!s->resumes_tool_turn || resume_base)
+                      ? cli_build_env(resume_base ? resume_base : account_base, s->home, s->config_dir,
                                       s->env.ws ? token : NULL)
                       : NULL;
     free((void *)resume_base);
+    free(account_base);
     int rc = UV_ENOMEM;
     if (argv && envv) {
         process_options_t po = {

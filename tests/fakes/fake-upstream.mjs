@@ -223,8 +223,17 @@ function whole(res, body, p) {
   }));
 }
 
+// Who a request is from: its x-api-key, else its bearer token (an OAuth login).
+function credentialOf(headers) {
+  if (headers['x-api-key']) return headers['x-api-key'];
+  const m = /^Bearer (.+)$/.exec(headers.authorization || '');
+  return m ? m[1] : null;
+}
+
 export async function startFakeUpstream({ port = 0 } = {}) {
   const requests = [];
+  // credential → the error status every request with it gets (limit() / unlimit()).
+  const limits = new Map();
   const server = http.createServer((req, res) => {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
@@ -244,7 +253,9 @@ export async function startFakeUpstream({ port = 0 } = {}) {
         res.writeHead(404, { 'content-type': 'application/json' });
         return res.end(JSON.stringify({ type: 'error', error: { type: 'not_found_error', message: 'not found' } }));
       }
-      requests.push({ path: req.url, headers: req.headers, body, at: Date.now() });
+      const credential = credentialOf(req.headers);
+      requests.push({ path: req.url, headers: req.headers, body, at: Date.now(), credential });
+      if (limits.has(credential)) return sendError(res, limits.get(credential), null, body);
       const p = plan(body);
       if (p.error) return sendError(res, p.error.status, p.error.message, body);
       // The CLI retries a failed stream once without streaming; that attempt fails the same way.
@@ -266,6 +277,10 @@ export async function startFakeUpstream({ port = 0 } = {}) {
     // The requests that carried a conversation (the CLI may also make side requests).
     turns: () => requests.filter((r) => Array.isArray(r.body?.messages)),
     lastTurn: () => requests.filter((r) => Array.isArray(r.body?.messages)).at(-1),
+    // Answer every request made with this API key (or OAuth token) with status (429: rate limited, with
+    // retry-after; 529 overloaded; 401 bad credentials) until unlimit().
+    limit: (credential, status = 429) => { limits.set(credential, status); },
+    unlimit: (credential) => { limits.delete(credential); },
     close: () => new Promise((resolve) => { server.closeAllConnections?.(); server.close(() => resolve()); }),
   };
 }
