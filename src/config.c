@@ -52,6 +52,9 @@ void config_init_defaults(config_t *cfg) {
         .log_level = dup_or_null("info"),
         .allow_extra_usage = true,
         .account_backoff_ms = 60000,
+        .allowed_origins = dup_or_null(""),
+        .allowed_hosts = dup_or_null(""),
+        .body_timeout_ms = 60000,
     };
     config_models_default(cfg);
 }
@@ -59,7 +62,7 @@ void config_init_defaults(config_t *cfg) {
 void config_free(config_t *cfg) {
     char **strings[] = {&cfg->claude_path, &cfg->default_model, &cfg->auth_token, &cfg->api_key,
                         &cfg->host,        &cfg->work_dir,      &cfg->state_dir,  &cfg->claude_config_dir,
-                        &cfg->log_level};
+                        &cfg->log_level,   &cfg->allowed_origins, &cfg->allowed_hosts};
     for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) {
         free(*strings[i]);
         *strings[i] = NULL;
@@ -71,7 +74,8 @@ void config_free(config_t *cfg) {
 
 static bool is_fully_allocated(const config_t *cfg) {
     return cfg->claude_path && cfg->default_model && cfg->auth_token && cfg->api_key && cfg->host && cfg->work_dir &&
-           cfg->state_dir && cfg->claude_config_dir && cfg->log_level && cfg->models;
+           cfg->state_dir && cfg->claude_config_dir && cfg->log_level && cfg->models &&
+           cfg->allowed_origins && cfg->allowed_hosts;
 }
 
 /* Read the whole file; -1 with the reason in ctx. */
@@ -217,4 +221,26 @@ bool config_is_loopback_host(const char *host) {
     static const unsigned char mapped4[12] = {[10] = 0xff, [11] = 0xff};
     if (!memcmp(addr, loopback6, 16)) return true;
     return !memcmp(addr, mapped4, 12) && addr[12] == 127;
+}
+
+bool config_list_has(const char *list, const char *item, size_t item_len) {
+    if (!list || !item) return false;
+    for (const char *p = list; *p;) {
+        size_t n = strcspn(p, ",");
+        const char *e = p + n;
+        while (p < e && (*p == ' ' || *p == '\t')) p++;
+        const char *end = e;
+        while (end > p && (end[-1] == ' ' || end[-1] == '\t')) end--;
+        if ((size_t)(end - p) == item_len && item_len && !strncasecmp(p, item, item_len)) return true;
+        p = *e ? e + 1 : e;
+    }
+    return false;
+}
+
+int config_connections_per_client(const config_t *cfg) {
+    if (cfg->max_connections_per_client > 0) return cfg->max_connections_per_client;
+    /* A quarter, but never so few that one busy local user (every local client is 127.0.0.1) runs short. */
+    int n = cfg->max_connections / 4;
+    if (n < 16) n = 16;
+    return n < cfg->max_connections ? n : cfg->max_connections;
 }

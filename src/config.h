@@ -73,6 +73,14 @@ typedef struct {
     size_t account_count;
     bool allow_extra_usage;     /* allowExtraUsage / ALLOW_EXTRA_USAGE, true: overage is not a limit */
     long account_backoff_ms;    /* accountBackoffMs / ACCOUNT_BACKOFF_MS, 60000: first rest without a reset time */
+
+    /* browsers and hostile peers */
+    char *allowed_origins;      /* allowedOrigins / ALLOWED_ORIGINS, "": origins besides our own a browser may
+                                 * call us from (comma-separated; an array in the file; "*" = any) */
+    char *allowed_hosts;        /* allowedHosts / ALLOWED_HOSTS, "": Host names served besides the listening
+                                 * address and loopback names (checked when bound to loopback or when set) */
+    long body_timeout_ms;       /* bodyTimeoutMs / BODY_TIMEOUT_MS, 60000: a whole request body must arrive within it */
+    int max_connections_per_client; /* maxConnectionsPerClient / MAX_CONNECTIONS_PER_CLIENT, 0 = maxConnections / 4, at least 16 */
 } config_t;
 
 const char *config_account_kind_name(account_kind_t kind);
@@ -99,6 +107,10 @@ bool config_is_key_required(const config_t *cfg);
 bool config_is_key_accepted(const config_t *cfg, const char *key);
 /* 127.0.0.0/8, ::1, localhost. */
 bool config_is_loopback_host(const char *host);
+/* item is one of the comma-separated entries of list (compared case-insensitively, blanks trimmed). */
+bool config_list_has(const char *list, const char *item, size_t item_len);
+/* The per-client connection cap in effect (maxConnectionsPerClient, or a quarter of maxConnections). */
+int config_connections_per_client(const config_t *cfg);
 /* RFC 3339 ("2025-05-22T00:00:00Z", fractions and offsets allowed) → Unix seconds; false if malformed. */
 bool config_parse_time(const char *rfc3339, int64_t *unix_s);
 

@@ -23,6 +23,7 @@ typedef enum {
     OPT_MODELS,      /* models array */
     OPT_ALIASES,     /* modelAliases object */
     OPT_ACCOUNTS,    /* accounts array */
+    OPT_LIST,        /* char * field: comma-separated; an array of strings (or one string) in the file */
 } option_kind_t;
 
 typedef struct {
@@ -79,6 +80,11 @@ static const option_t OPTIONS[] = {
     {"accounts", NULL, OPT_ACCOUNTS, 0, 0, 0, NULL, false},
     {"allowExtraUsage", "ALLOW_EXTRA_USAGE", OPT_BOOL, F(allow_extra_usage), 0, 0, NULL, false},
     {"accountBackoffMs", "ACCOUNT_BACKOFF_MS", OPT_LONG, F(account_backoff_ms), 100, DAY_MS, NULL, false},
+    {"allowedOrigins", "ALLOWED_ORIGINS", OPT_LIST, F(allowed_origins), 0, 0, NULL, true},
+    {"allowedHosts", "ALLOWED_HOSTS", OPT_LIST, F(allowed_hosts), 0, 0, NULL, true},
+    {"bodyTimeoutMs", "BODY_TIMEOUT_MS", OPT_LONG, F(body_timeout_ms), 1, DAY_MS, NULL, false},
+    /* 0: a quarter of maxConnections. */
+    {"maxConnectionsPerClient", "MAX_CONNECTIONS_PER_CLIENT", OPT_INT, F(max_connections_per_client), 0, 100000, NULL, false},
 };
 
 #define OPTION_COUNT (sizeof OPTIONS / sizeof OPTIONS[0])
@@ -118,6 +124,25 @@ static int set_string(config_t *cfg, const option_t *o, const char *s, size_t le
     free(*slot);
     *slot = copy;
     return 0;
+}
+
+static int set_list(config_t *cfg, const option_t *o, yyjson_val *arr, config_ctx_t *ctx) {
+    size_t len = 0, i, n;
+    yyjson_val *item;
+    yyjson_arr_foreach(arr, i, n, item) {
+        if (!yyjson_is_str(item) || yyjson_get_len(item) == 0 || strchr(yyjson_get_str(item), ','))
+            return config_fail(ctx, "%s[%zu]: expected a non-empty string without commas", o->key, i);
+        len += yyjson_get_len(item) + 1;
+    }
+    char *joined = calloc(1, len + 1);
+    if (!joined) return config_fail(ctx, "%s: out of memory", o->key);
+    yyjson_arr_foreach(arr, i, n, item) {
+        if (i) strcat(joined, ",");
+        strcat(joined, yyjson_get_str(item));
+    }
+    int rc = set_string(cfg, o, joined, strlen(joined), ctx);
+    free(joined);
+    return rc;
 }
 
 static int set_choice(config_t *cfg, const option_t *o, const char *s, config_ctx_t *ctx) {
@@ -184,6 +209,11 @@ static int apply_json_value(config_t *cfg, const option_t *o, yyjson_val *v, con
     case OPT_ACCOUNTS:
         if (!yyjson_is_arr(v)) return config_fail(ctx, "%s: expected an array, got %s", o->key, json_type_name(v));
         return config_accounts_from_json(cfg, v, ctx);
+    case OPT_LIST:
+        if (yyjson_is_str(v)) return set_string(cfg, o, yyjson_get_str(v), yyjson_get_len(v), ctx);
+        if (!yyjson_is_arr(v))
+            return config_fail(ctx, "%s: expected an array of strings, got %s", o->key, json_type_name(v));
+        return set_list(cfg, o, v, ctx);
     }
     return -1;
 }
@@ -238,7 +268,8 @@ static int apply_env_value(config_t *cfg, const option_t *o, const char *s, conf
         if (parse_env_bool(s, field_of(cfg, o)) < 0)
             return config_fail(ctx, "%s: expected true or false, got \"%s\"", o->env, s);
         return 0;
-    case OPT_STRING: return set_string(cfg, o, s, strlen(s), ctx);
+    case OPT_STRING:
+    case OPT_LIST: return set_string(cfg, o, s, strlen(s), ctx);
     case OPT_CHOICE_ENUM:
     case OPT_CHOICE_STR: return set_choice(cfg, o, s, ctx);
     case OPT_MODELS:

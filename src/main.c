@@ -5,6 +5,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "api/accounts_json.h"
 #include "api/dispatch.h"
 #include "app.h"
 #include "auth/auth.h"
@@ -32,6 +33,11 @@ static void usage(FILE *out) {
             "usage: claude-ws-proxy [--config FILE] [--help] [--version]\n"
             "Serves the Anthropic Messages and OpenAI Chat Completions APIs on top of the Claude Code CLI.\n"
             "Settings come from FILE (default ./config.json if present) and the environment; see README.md.\n");
+}
+
+/* /auth/status and the dashboard list the accounts the engine serves with. */
+static bool add_accounts_json(void *engine, yyjson_mut_doc *doc, yyjson_mut_val *obj) {
+    return api_add_accounts_json(engine, doc, obj);
 }
 
 static void on_engine_down(void *arg) {
@@ -153,6 +159,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "claude-ws-proxy: out of memory\n");
         goto done;
     }
+    auth_set_accounts_source(app.auth, add_accounts_json, app.engine);
     misc_register_routes(&app);
     anthropic_register_routes(&app);
     openai_register_routes(&app);
@@ -163,6 +170,8 @@ int main(int argc, char **argv) {
     limits.max_body_bytes = cfg.max_body_bytes;
     limits.max_connections = cfg.max_connections;
     limits.header_timeout_ms = cfg.header_timeout_ms;
+    limits.body_timeout_ms = cfg.body_timeout_ms;
+    limits.max_connections_per_client = config_connections_per_client(&cfg);
     limits.idle_timeout_ms = cfg.idle_timeout_ms;
     app.http = http_server_new(loop, &limits, app_dispatch, &app);
     if (!app.http) {

@@ -8,6 +8,25 @@ typedef struct {
     yyjson_mut_val *arr;
 } accounts_ctx_t;
 
+static bool is_authenticated(const engine_account_info_t *info, auth_status_t *st) {
+    if (!info->config_dir) return true; /* a token or key is a credential the CLI uses as it is */
+    auth_dir_status(info->config_dir, st);
+    return st->authenticated;
+}
+
+static void note_authenticated(const engine_account_info_t *info, void *arg) {
+    auth_status_t st;
+    int *counts = arg;
+    counts[0]++;
+    counts[1] += is_authenticated(info, &st);
+}
+
+int api_accounts_authenticated(engine_t *eng) {
+    int counts[2] = {0, 0};
+    if (eng) engine_foreach_account(eng, false, note_authenticated, counts);
+    return counts[0] ? counts[1] > 0 : -1;
+}
+
 static void add_account(const engine_account_info_t *info, void *arg) {
     accounts_ctx_t *c = arg;
     yyjson_mut_doc *doc = c->doc;
@@ -16,16 +35,9 @@ static void add_account(const engine_account_info_t *info, void *arg) {
     yyjson_mut_obj_add_strcpy(doc, o, "name", info->name);
     yyjson_mut_obj_add_strcpy(doc, o, "kind", info->kind);
     yyjson_mut_obj_add_int(doc, o, "priority", info->priority);
-    bool is_authenticated = true; /* a token or key is a credential the CLI uses as it is */
-    const char *subscription = NULL;
-    auth_status_t st;
-    if (info->config_dir) {
-        auth_dir_status(info->config_dir, &st);
-        is_authenticated = st.authenticated;
-        subscription = st.subscription;
-    }
-    yyjson_mut_obj_add_bool(doc, o, "authenticated", is_authenticated);
-    if (subscription) yyjson_mut_obj_add_strcpy(doc, o, "subscriptionType", subscription);
+    auth_status_t st = {0};
+    yyjson_mut_obj_add_bool(doc, o, "authenticated", is_authenticated(info, &st));
+    if (st.subscription) yyjson_mut_obj_add_strcpy(doc, o, "subscriptionType", st.subscription);
     yyjson_mut_obj_add_bool(doc, o, "limited", info->is_limited);
     if (info->is_limited) yyjson_mut_obj_add_int(doc, o, "limitedUntil", info->limited_until_ms);
     else yyjson_mut_obj_add_null(doc, o, "limitedUntil");

@@ -11,4 +11,7 @@
  * Returns false when out of memory. */
 bool api_add_accounts_json(engine_t *eng, yyjson_mut_doc *doc, yyjson_mut_val *obj);
 
+/* With the setting: 1 when some account has credentials, 0 when none; -1 without it. */
+int api_accounts_authenticated(engine_t *eng);
+
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "api/browser_guard.h"
 #include "api/errors.h"
 #include "app.h"
 #include "util/log.h"
@@ -80,9 +81,41 @@ static void refuse_key(http_exchange_t *ex, api_dialect_t d, bool is_missing) {
                                : "invalid API key");
 }
 
+/* Refused or allowed cross-origin; false when the exchange was answered here. */
+static bool pass_browser_guard(http_exchange_t *ex, const config_t *cfg, const char *method, const char *path) {
+    const char *host = http_header(ex, "host"), *origin = http_header(ex, "origin");
+    guard_verdict_t g = guard_check(cfg, path, host, origin);
+    if (g == GUARD_ALLOW) return true;
+    api_dialect_t d = app_exchange_dialect(ex, router_dialect_for_path(path));
+    if (g == GUARD_REFUSE_HOST || g == GUARD_REFUSE_ORIGIN) {
+        bool is_host = g == GUARD_REFUSE_HOST;
+        log_info("http.refused_browser", "request_id=%s path=%s reason=%s", http_request_id(ex), path,
+                 is_host ? "host" : "origin");
+        if (is_host)
+            api_error_sendf(ex, d, 403, API_ERR_PERMISSION, NULL,
+                            "requests for host \"%s\" are not served here: list it in allowedHosts", host);
+        else
+            api_error_sendf(ex, d, 403, API_ERR_PERMISSION, NULL,
+                            "cross-origin requests from %s are refused: list the origin in allowedOrigins", origin);
+        return false;
+    }
+    http_set_header(ex, "access-control-allow-origin", origin);
+    http_set_header(ex, "vary", "Origin");
+    http_set_header(ex, "access-control-expose-headers", "request-id, retry-after");
+    if (strcmp(method, "OPTIONS") != 0) return true;
+    char headers[256];
+    guard_preflight_headers(http_header(ex, "access-control-request-headers"), headers, sizeof headers);
+    http_set_header(ex, "access-control-allow-methods", "GET, POST, DELETE, OPTIONS");
+    http_set_header(ex, "access-control-allow-headers", headers);
+    http_set_header(ex, "access-control-max-age", "600");
+    http_respond(ex, 204, NULL, NULL, 0);
+    return false;
+}
+
 void app_dispatch(http_exchange_t *ex, void *ctx) {
     app_t *app = ctx;
     const char *method = http_method(ex), *path = http_path(ex);
+    if (!pass_browser_guard(ex, app->cfg, method, path)) return;
     const route_t *route = NULL;
     char allow[128] = "";
     route_match_t m = router_match(app->router, method, path, &route, allow, sizeof allow);

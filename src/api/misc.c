@@ -29,6 +29,8 @@ static bool is_set(const char *name) {
 
 /* The CLI finds credentials in its environment or its config directory (the CLI's own order). */
 static bool has_cli_credentials(const app_t *app) {
+    int accounts = api_accounts_authenticated(app->engine);
+    if (accounts >= 0) return accounts == 1; /* the proxy's own credentials reach no CLI then */
     if (app->auth) {
         auth_status_t st;
         auth_get_status(app->auth, &st);

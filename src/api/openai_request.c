@@ -224,6 +224,12 @@ static int convert_tool_calls(convert_t *c, yyjson_val *calls, const char *param
                 yyjson_doc_free(input);
                 return api_problem_set(c->why, sub, "'%s.function.arguments' must be a JSON object text", sub);
             }
+            char where[160];
+            snprintf(where, sizeof where, "%s.function.arguments", sub);
+            if (api_check_depth(yyjson_doc_get_root(input), where, c->why) < 0) {
+                yyjson_doc_free(input);
+                return -1;
+            }
         }
         yyjson_mut_val *block = yyjson_mut_arr_add_obj(c->doc, blocks);
         yyjson_mut_val *in = input ? yyjson_val_mut_copy(c->doc, yyjson_doc_get_root(input)) : yyjson_mut_obj(c->doc);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "http/sse.h"
+#include "util/json_depth.h"
 #include "util/log.h"
 #include "web/metrics.h"
 
@@ -357,7 +358,26 @@ yyjson_doc *api_parse_json(const char *data, size_t len, api_problem_t *why) {
         api_problem_set(why, NULL, "body must be a JSON object");
         return NULL;
     }
+    if (api_check_depth(yyjson_doc_get_root(doc), NULL, why) < 0) {
+        yyjson_doc_free(doc);
+        return NULL;
+    }
     return doc;
+}
+
+int api_check_depth(yyjson_val *value, const char *where, api_problem_t *why) {
+    char path[sizeof why->param];
+    if (json_depth_ok(value, JSON_MAX_DEPTH, path, sizeof path)) return 0;
+    char field[sizeof why->param];
+    buf_t b;
+    buf_init(&b, 0);
+    if (where && where[0]) buf_append_str(&b, where);
+    if (where && where[0] && path[0]) buf_append_str(&b, ".");
+    buf_append_str(&b, path);
+    snprintf(field, sizeof field, "%.*s", (int)(b.len < sizeof field ? b.len : sizeof field - 1), b.data ? b.data : "");
+    buf_free(&b);
+    return api_problem_set(why, field, "%s: JSON is nested more than %d levels deep", field[0] ? field : "body",
+                           JSON_MAX_DEPTH);
 }
 
 yyjson_doc *api_parse_body(http_exchange_t *ex, api_dialect_t d) {

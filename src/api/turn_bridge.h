@@ -98,8 +98,12 @@ int api_problem_set(api_problem_t *why, const char *param, const char *fmt, ...)
 void api_problem_send(http_exchange_t *ex, api_dialect_t d, const api_problem_t *why);
 
 /* Parse body as a JSON object. NULL with why filled: "body is not valid JSON: <yyjson's reason> at byte N",
- * "body must be a JSON object". The caller frees the doc. */
+ * "body must be a JSON object", or the api_check_depth problem. The caller frees the doc. */
 yyjson_doc *api_parse_json(const char *data, size_t len, api_problem_t *why);
+/* The nesting bound every adapter applies to JSON it parsed from a client (bodies, and JSON inside strings
+ * such as function arguments), before anything copies it: -1 with why naming the field ("where." + the
+ * path inside the value) when value nests deeper than JSON_MAX_DEPTH. */
+int api_check_depth(yyjson_val *value, const char *where, api_problem_t *why);
 /* api_parse_json on the exchange's body; on failure answers 400 in dialect d and returns NULL. */
 yyjson_doc *api_parse_body(http_exchange_t *ex, api_dialect_t d);
 

@@ -20,6 +20,12 @@ typedef struct {
 } auth_status_t;
 
 auth_t *auth_new(app_t *app);
+/* The config-dir account of that name's auth (its own login, logout and status), or NULL. */
+auth_t *auth_for_account(auth_t *auth, const char *name);
+/* Adds "accounts": [...] to a status object (api_add_accounts_json); each config-dir account's entry then
+ * gets its login state from here. */
+typedef bool (*auth_accounts_fn)(void *arg, yyjson_mut_doc *doc, yyjson_mut_val *obj);
+void auth_set_accounts_source(auth_t *auth, auth_accounts_fn fn, void *arg);
 /* Ends a login still running (its child is killed). Handles must already be closed (main's uv_walk). */
 void auth_free(auth_t *auth);
 /* From the environment and the credentials file; never exposes a token. */

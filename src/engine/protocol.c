@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "engine/ndjson.h"
+#include "util/json_depth.h"
 #include "util/utf8.h"
 
 static const struct {
@@ -31,6 +32,10 @@ void proto_parse_line(const char *line, size_t len, proto_line_t *out) {
     yyjson_doc *doc = yyjson_read(line, len, 0);
     if (!doc) return;
     yyjson_val *root = yyjson_doc_get_root(doc);
+    if (!json_depth_ok(root, JSON_MAX_DEPTH_CLI, NULL, 0)) { /* everything after would copy it recursively */
+        yyjson_doc_free(doc);
+        return;
+    }
     const char *type = yyjson_get_str(yyjson_obj_get(root, "type"));
     if (!yyjson_is_obj(root) || !type) {
         yyjson_doc_free(doc);

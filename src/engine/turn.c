@@ -5,6 +5,7 @@
 
 #include "engine/turn_internal.h"
 #include "util/buf.h"
+#include "util/json_depth.h"
 
 #define TURN_MAX_BLOCK_INDEX 4096 /* upstream block indexes beyond this are treated as garbage */
 #define CLIENT_TOOL_PREFIX "mcp__client__"
@@ -415,6 +416,11 @@ static void fill_block(turn_stream_t *ts, block_t *b) {
                            yyjson_mut_strncpy(doc, b->extra.data ? b->extra.data : "", b->extra.len));
     } else if (b->kind == BLOCK_TOOL_USE) {
         yyjson_doc *input = b->extra.len ? yyjson_read(b->extra.data, b->extra.len, 0) : NULL;
+        if (input && !json_depth_ok(yyjson_doc_get_root(input), JSON_MAX_DEPTH_CLI, NULL, 0)) {
+            yyjson_doc_free(input); /* copying it would recurse once per level */
+            input = NULL;
+            ts->is_failed = true;
+        }
         yyjson_mut_val *v = input ? yyjson_val_mut_copy(doc, yyjson_doc_get_root(input)) : yyjson_mut_obj(doc);
         yyjson_doc_free(input);
         yyjson_mut_obj_put(obj, yyjson_mut_str(doc, "input"), v);
@@ -474,6 +480,7 @@ yyjson_doc *turn_stream_finish(turn_stream_t *ts, yyjson_val *result_usage, turn
         fill_block(ts, &ts->blocks[i]);
         if (ts->blocks[i].obj) yyjson_mut_arr_append(content, ts->blocks[i].obj);
     }
+    if (ts->is_failed) goto out; /* a tool input too deep to copy */
     yyjson_mut_obj_put(msg, yyjson_mut_str(md, "content"), content);
     yyjson_mut_obj_put(msg, yyjson_mut_str(md, "stop_reason"), yyjson_mut_strcpy(md, reason));
     yyjson_mut_obj_put(msg, yyjson_mut_str(md, "stop_sequence"),

@@ -210,6 +210,16 @@ static void note_peer(http_conn_t *c) {
 
 static void on_unaccepted_closed(uv_handle_t *h) { free(h->data); }
 
+/* One peer may not hold every slot (slow bodies, idle keep-alives): its share is capped. */
+static bool is_peer_over_cap(const http_server_t *srv, const http_conn_t *c) {
+    int cap = srv->limits.max_connections_per_client;
+    if (cap <= 0 || !strcmp(c->client_addr, "-")) return false;
+    int held = 0;
+    for (const http_conn_t *o = srv->conns; o; o = o->next)
+        if (o != c && o->is_counted && !strcmp(o->client_addr, c->client_addr) && ++held >= cap) return true;
+    return false;
+}
+
 void conn_accept(http_server_t *srv) {
     http_conn_t *c = calloc(1, sizeof *c);
     if (!c) return;
@@ -236,6 +246,11 @@ void conn_accept(http_server_t *srv) {
     note_peer(c);
 
     int max = srv->limits.max_connections;
+    if (is_peer_over_cap(srv, c)) {
+        log_info("http.client_over_cap", "client=%s max=%d", c->client_addr, srv->limits.max_connections_per_client);
+        conn_send_raw_error(c, 503, "too many connections from this address");
+        return;
+    }
     if (max > 0 && srv->serving_count >= (size_t)max) {
         /* Over the limit: say so, unless even the goodbyes pile up. */
         if (srv->conn_count > 2 * (size_t)max + 16) conn_close(c);
@@ -302,8 +317,6 @@ static void parse(http_conn_t *c, const char *data, size_t len, bool is_from_in)
     if (c->state == CONN_CLOSED) return;
     if (err == HPE_OK) {
         if (is_from_in) buf_reset(&c->in);
-        if (c->state == CONN_BODY && c->srv->limits.header_timeout_ms > 0)
-            conn_start_timer(c, TIMER_BODY, ms_or_off(c->srv->limits.header_timeout_ms));
         return;
     }
     const char *pos = llhttp_get_error_pos(&c->parser);

@@ -109,6 +109,9 @@ static int on_headers_complete(llhttp_t *p) {
     http_split_target((char *)buf_cstr(&ex->head) + ex->target_off, &ex->path, &ex->query);
     ex->is_head_complete = true;
     c->state = CONN_BODY;
+    /* One deadline for the whole body: restarting it per read would let a byte every few seconds hold
+     * the connection (and its slot) forever. */
+    if (c->srv->limits.body_timeout_ms > 0) conn_start_timer(c, TIMER_BODY, (uint64_t)c->srv->limits.body_timeout_ms);
 
     long max = c->srv->limits.max_body_bytes;
     buf_init(&ex->body, max > 0 ? (size_t)max : 0);

@@ -11,6 +11,8 @@ http_limits_t http_limits_default(void) {
         .max_body_bytes = 32L * 1024 * 1024,
         .max_connections = 256,
         .header_timeout_ms = 10000,
+        .body_timeout_ms = 60000,
+        .max_connections_per_client = 64,
         .idle_timeout_ms = 60000,
         .write_high_water = 64 * 1024,
         .write_limit = 8 * 1024 * 1024,

@@ -26,6 +26,8 @@ typedef struct {
     long max_body_bytes;    /* larger bodies get 413 before the handler runs */
     int max_connections;    /* beyond it new connections are closed at once */
     long header_timeout_ms; /* a request's head must arrive within this */
+    long body_timeout_ms;   /* ... and its whole body within this, counted from the end of the head (408) */
+    int max_connections_per_client; /* one peer address may hold this many of max_connections (0: no cap) */
     long idle_timeout_ms;   /* a keep-alive connection with nothing to do is closed after this */
     size_t write_high_water;/* buffered response bytes above which the exchange is congested */
     size_t write_limit;     /* buffered bytes above which a (stuck) client is disconnected */

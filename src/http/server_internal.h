@@ -38,7 +38,7 @@ typedef enum {
     TIMER_NONE,
     TIMER_HEAD,   /* header_timeout_ms from the first byte of a head (or accept) */
     TIMER_IDLE,   /* idle_timeout_ms on a keep-alive connection between requests */
-    TIMER_BODY,   /* header_timeout_ms of silence while reading a body */
+    TIMER_BODY,   /* body_timeout_ms from the end of the head: the whole body, however it trickles */
     TIMER_STALL,  /* queued response bytes that make no progress for idle_timeout_ms */
     TIMER_RESUME, /* next loop turn: parse the pipelined bytes that waited */
     TIMER_LINGER, /* HTTP_LINGER_MS after the write side was shut down */

@@ -140,6 +140,10 @@ describe('three API-key accounts', { skip }, () => {
     assert.ok(a.limitedUntil > Date.now() - 1000);
     assert.equal(a.failovers, 1);
     assert.ok(proxy.logEvents('account.failover').some((e) => e.account === 'a' && e.status === '429'));
+    const metrics = await (await fetch(`${proxy.url}/metrics`)).text();
+    assert.match(metrics, /claude_ws_proxy_account_failovers_total\{account="a"\} 1\n/);
+    assert.match(metrics, /claude_ws_proxy_account_limited\{account="a"\} 1\n/);
+    assert.match(metrics, /claude_ws_proxy_account_output_tokens_total\{account="b"\} [1-9]/);
     // While a rests, conversations that belong to it go to b without asking a.
     const g = firsts.filter((x) => x.account === 'a').at(-1);
     const from2 = up.turns().length;
@@ -229,4 +233,65 @@ describe('accounts: start-up errors name the account', () => {
       proxy.cleanup();
     });
   }
+});
+
+describe('a config-dir account logs in through the proxy', () => {
+  const FAKE_CLAUDE = path.join(import.meta.dirname, '../fakes/fake-claude-login.sh');
+  test('login, status and logout per account; the other accounts and the proxy\'s own dir are untouched', async () => {
+    const work = fs.mkdtempSync(path.join(fs.realpathSync('/tmp'), 'account-work-'));
+    const p = await startProxy({
+      config: { claudePath: FAKE_CLAUDE, accounts: [{ name: 'work', claudeConfigDir: work }, { name: 'key', apiKey: KEYS.a }] },
+    });
+    const call = async (method, pathname, body) => {
+      const res = await fetch(p.url + pathname, { method, headers: body ? { 'content-type': 'application/json' } : {},
+        body: body ? JSON.stringify(body) : undefined });
+      const text = await res.text();
+      return { status: res.status, text, json: JSON.parse(text) };
+    };
+    try {
+      let h = await (await fetch(`${p.url}/health`)).json();
+      assert.deepEqual(h.accounts.map((a) => [a.name, a.kind, a.authenticated]), [['work', 'config_dir', false], ['key', 'api_key', true]]);
+      const login = await call('POST', '/auth/login?account=work');
+      assert.equal(login.status, 200, login.text);
+      assert.match(login.json.url, /^https:\/\/claude\.com\/cai\/oauth\/authorize\?/);
+      let st = await call('GET', '/auth/status');
+      const entry = st.json.accounts.find((a) => a.name === 'work');
+      assert.equal(entry.loginInProgress, true);
+      assert.equal(entry.login.url, login.json.url);
+      assert.equal(st.json.loginInProgress, false, 'the proxy\'s own login is another one');
+      const code = await call('POST', '/auth/code?account=work', { code: 'good#state1' });
+      assert.equal(code.status, 200, code.text);
+      assert.equal(code.json.success, true);
+      assert.ok(fs.existsSync(path.join(work, '.credentials.json')), 'written in the account\'s own dir');
+      assert.ok(!fs.existsSync(path.join(p.claudeConfigDir, '.credentials.json')));
+      st = await call('GET', '/auth/status?account=work');
+      assert.equal(st.json.account, 'work');
+      assert.equal(st.json.authenticated, true);
+      assert.equal(st.json.method, 'credentials_file');
+      st = await call('GET', '/auth/status');
+      assert.deepEqual(st.json.accounts.map((a) => [a.name, a.authenticated]), [['work', true], ['key', true]]);
+      assert.equal(st.json.accounts[0].subscriptionType, 'max');
+      assert.ok(!st.text.includes('FAKEACCESS') && !st.text.includes(KEYS.a));
+      assert.ok(p.logEvents('auth.credentials_changed').some((e) => e.account === 'work' && e.reason === 'login'));
+      assert.equal((await call('POST', '/auth/login?account=key')).status, 400);
+      assert.equal((await call('POST', '/auth/login?account=nobody')).status, 404);
+      const out = await call('POST', '/auth/logout?account=work');
+      assert.equal(out.status, 200, out.text);
+      assert.ok(!fs.existsSync(path.join(work, '.credentials.json')));
+      h = await (await fetch(`${p.url}/health`)).json();
+      assert.equal(h.accounts[0].authenticated, false);
+      // The dashboard lists the accounts too.
+      const d = await (await fetch(`${p.url}/api/dashboard`)).json();
+      assert.deepEqual(d.auth.accounts.map((a) => a.name), ['work', 'key']);
+      const metrics = await (await fetch(`${p.url}/metrics`)).text();
+      assert.match(metrics, /claude_ws_proxy_account_requests_total\{account="work"\} 0/);
+      assert.match(metrics, /claude_ws_proxy_account_limited\{account="key"\} 0/);
+    } finally {
+      const rc = await p.stop();
+      assert.equal(rc.code, 0, p.logs().slice(-3000));
+      assert.deepEqual(p.sanitizerReports(), []);
+      p.cleanup();
+      fs.rmSync(work, { recursive: true, force: true });
+    }
+  });
 });

@@ -136,7 +136,7 @@ test('status: verify=cli cross-checks with `claude auth status`', T, async () =>
 test('login with a fake CLI: one process, the URL, a malformed code keeps it waiting, a good code logs in', T, async () => {
   await withProxy({ config: { claudePath: FAKE_CLAUDE } }, async (proxy) => {
     // Two callers at once share one login.
-    const [a, b] = await Promise.all([call(proxy, 'GET', '/auth/login'), call(proxy, 'POST', '/auth/login')]);
+    const [a, b] = await Promise.all([call(proxy, 'POST', '/auth/login'), call(proxy, 'POST', '/auth/login')]);
     assert.equal(a.status, 200, a.text);
     assert.equal(b.status, 200, b.text);
     assert.equal(a.json.url, b.json.url);
@@ -205,7 +205,7 @@ test('login: the CLI rejecting the code comes back as 400 with its words and exi
 
 test('login: an unfinished login is ended after LOGIN_TIMEOUT_MS, and a new one can start', T, async () => {
   await withProxy({ config: { claudePath: FAKE_CLAUDE }, env: { LOGIN_TIMEOUT_MS: '1500' } }, async (proxy) => {
-    const first = await call(proxy, 'GET', '/auth/login');
+    const first = await call(proxy, 'POST', '/auth/login');
     assert.equal(first.status, 200);
     const [child] = childrenOf(proxy);
     assert.ok(child, 'the login process runs');
@@ -214,14 +214,14 @@ test('login: an unfinished login is ended after LOGIN_TIMEOUT_MS, and a new one 
     await proxy.until(() => !isAlive(child.pid));
     const r = await call(proxy, 'POST', '/auth/code', { body: { code: 'good#late' } });
     assert.equal(r.status, 409);
-    const second = await call(proxy, 'GET', '/auth/login');
+    const second = await call(proxy, 'POST', '/auth/login');
     assert.equal(second.status, 200);
   });
 });
 
 test('login: a CLI that cannot be run is a 503 that names the path', T, async () => {
   await withProxy({ config: { claudePath: '/nonexistent/claude' } }, async (proxy) => {
-    const r = await call(proxy, 'GET', '/auth/login');
+    const r = await call(proxy, 'POST', '/auth/login');
     assert.equal(r.status, 503);
     assert.match(r.json.error.message, /\/nonexistent\/claude/);
   });
@@ -229,7 +229,7 @@ test('login: a CLI that cannot be run is a 503 that names the path', T, async ()
 
 test('login: the real CLI 2.1.197 under a pseudo-terminal yields a real authorize URL (not opened)', T, async () => {
   await withProxy({ config: { claudePath: CLI_197 } }, async (proxy) => {
-    const r = await call(proxy, 'GET', '/auth/login');
+    const r = await call(proxy, 'POST', '/auth/login');
     assert.equal(r.status, 200, r.text);
     const url = new URL(r.json.url);
     assert.equal(url.protocol, 'https:');
@@ -246,7 +246,7 @@ test('login: the real CLI 2.1.197 under a pseudo-terminal yields a real authoriz
     assert.ok(q.get('state')?.length >= 16);
     assert.equal(childrenOf(proxy).length, 1);
     // The same login is reused while it waits.
-    const again = await call(proxy, 'GET', '/auth/login');
+    const again = await call(proxy, 'POST', '/auth/login');
     assert.equal(again.json.url, r.json.url);
   });
 });
@@ -291,7 +291,7 @@ test('logout: without a runnable CLI the credentials file is removed anyway', T,
 test('with an API key configured, /auth/* and the dashboard data need it; /health and the page do not', T, async () => {
   const key = 'proxy-key-123';
   await withProxy({ config: { claudePath: FAKE_CLAUDE, apiKey: key, requireApiKey: true } }, async (proxy) => {
-    const guarded = [['GET', '/auth/status'], ['GET', '/auth/login'], ['POST', '/auth/login'], ['POST', '/auth/code', { code: 'x#y' }],
+    const guarded = [['GET', '/auth/status'], ['POST', '/auth/login'], ['POST', '/auth/code', { code: 'x#y' }],
       ['POST', '/auth/logout'], ['GET', '/api/dashboard'], ['GET', '/metrics']];
     for (const [method, p, body] of guarded) {
       const r = await call(proxy, method, p, { body });
@@ -307,7 +307,7 @@ test('with an API key configured, /auth/* and the dashboard data need it; /healt
     const bearer = await fetch(proxy.url + '/auth/status', { headers: { authorization: `Bearer ${key}` } });
     assert.equal(bearer.status, 200);
     await bearer.arrayBuffer();
-    const login = await call(proxy, 'GET', '/auth/login', { key });
+    const login = await call(proxy, 'POST', '/auth/login', { key });
     assert.equal(login.status, 200);
   });
 });

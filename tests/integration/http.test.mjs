@@ -17,9 +17,9 @@ const T = { timeout: 60_000 };
 const REQUEST_ID = /^req_[0-9a-f]{24}$/;
 const MAX_BODY = 4096;
 
-const get = (p, extra = '') => `GET ${p} HTTP/1.1\r\nHost: test\r\n${extra}\r\n`;
+const get = (p, extra = '') => `GET ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\n${extra}\r\n`;
 function post(p, body, extra = '') {
-  return `POST ${p} HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n` +
+  return `POST ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n` +
     `Content-Length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`;
 }
 function chunked(pieces) {
@@ -81,7 +81,7 @@ describe('http: one connection, many requests', () => {
     const whole = await rawRequest(proxy.port, post('/v1/messages/count_tokens', countBody));
     whole.conn.destroy();
     const c = await RawConnection.open(proxy.port);
-    c.write('POST /v1/messages/count_tokens HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n' +
+    c.write('POST /v1/messages/count_tokens HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n' +
       'Transfer-Encoding: chunked\r\n\r\n');
     // Chunks in separate writes, one split inside its size line.
     const body = chunked([countBody.slice(0, 7), countBody.slice(7, 30), countBody.slice(30)]);
@@ -99,7 +99,7 @@ describe('http: one connection, many requests', () => {
     whole.conn.destroy();
     const c = await RawConnection.open(proxy.port);
     // Trailers bigger than the head: kept, they would have moved the path the route is matched on.
-    c.write('POST /v1/messages/count_tokens HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n' +
+    c.write('POST /v1/messages/count_tokens HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n' +
       'Transfer-Encoding: chunked\r\n\r\n' + chunked([countBody]).slice(0, -2) +
       `X-Pad: ${'p'.repeat(3000)}\r\nX-Api-Key: from-a-trailer\r\n\r\n`);
     const res = await c.response();
@@ -112,7 +112,7 @@ describe('http: one connection, many requests', () => {
 
   test('trailers_over_the_head_limit_get_431_in_the_route_dialect', T, async () => {
     const c = await RawConnection.open(proxy.port);
-    c.write('POST /v1/messages/count_tokens HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n' +
+    c.write('POST /v1/messages/count_tokens HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n' +
       'Transfer-Encoding: chunked\r\n\r\n' + chunked([countBody]).slice(0, -2));
     for (let i = 0; i < 40; i++) c.write(`X-Pad-${i}: ${'p'.repeat(2000)}\r\n`);
     const res = await c.response();
@@ -132,7 +132,7 @@ describe('http: one connection, many requests', () => {
   test('body_over_the_limit_gets_413_from_content_length_before_the_body', T, async () => {
     const c = await RawConnection.open(proxy.port);
     // Only the head: the answer must not wait for a body it is going to refuse.
-    c.write(`POST /v1/messages HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: ${MAX_BODY + 1}\r\n\r\n`);
+    c.write(`POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${MAX_BODY + 1}\r\n\r\n`);
     const res = await c.response();
     assert.equal(res.status, 413);
     assert.equal(res.headers.connection, 'close');
@@ -143,7 +143,7 @@ describe('http: one connection, many requests', () => {
 
   test('chunked_body_over_the_limit_gets_413_in_the_route_dialect', T, async () => {
     const c = await RawConnection.open(proxy.port);
-    c.write('POST /v1/chat/completions HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n' +
+    c.write('POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n' +
       'Transfer-Encoding: chunked\r\n\r\n');
     c.write(chunked(['x'.repeat(MAX_BODY / 2), 'y'.repeat(MAX_BODY / 2), 'z']));
     const res = await c.response();
@@ -155,7 +155,7 @@ describe('http: one connection, many requests', () => {
 
   test('bad_chunked_encoding_is_a_400_in_the_route_dialect', T, async () => {
     const c = await RawConnection.open(proxy.port);
-    c.write('POST /v1/messages HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n');
+    c.write('POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n');
     const res = await c.response();
     assert.equal(res.status, 400);
     assert.equal(res.json().type, 'error');
@@ -204,7 +204,7 @@ describe('http: one connection, many requests', () => {
 
   test('head_request_gets_the_length_but_no_body', T, async () => {
     const c = await RawConnection.open(proxy.port);
-    c.write(`HEAD /v1/models/${models[0]} HTTP/1.1\r\nHost: test\r\n\r\n` + get('/health'));
+    c.write(`HEAD /v1/models/${models[0]} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n` + get('/health'));
     const head = await c.response({ head: true });
     const next = await c.response();
     assert.equal(head.status, 200);
@@ -240,7 +240,7 @@ describe('http: one connection, many requests', () => {
     for (let i = 0; i < 20; i++) {
       const s = net.connect(proxy.port, '127.0.0.1');
       await new Promise((resolve, reject) => { s.once('connect', resolve); s.once('error', reject); });
-      s.write(`POST /v1/messages/count_tokens HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n` +
+      s.write(`POST /v1/messages/count_tokens HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n` +
         `Expect: 100-continue\r\nContent-Length: ${Buffer.byteLength(countBody)}\r\n\r\n${countBody}`, () => s.resetAndDestroy());
       await new Promise((resolve) => s.once('close', resolve));
     }
@@ -251,7 +251,7 @@ describe('http: one connection, many requests', () => {
 
   test('expect_100_continue_gets_the_interim_answer_first', T, async () => {
     const c = await RawConnection.open(proxy.port);
-    c.write(`POST /v1/messages/count_tokens HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n` +
+    c.write(`POST /v1/messages/count_tokens HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n` +
       `Expect: 100-continue\r\nContent-Length: ${Buffer.byteLength(countBody)}\r\n\r\n`);
     const interim = await c.response();
     assert.equal(interim.status, 100);
@@ -266,7 +266,7 @@ describe('http: one connection, many requests', () => {
 describe('http: timeouts', () => {
   let proxy;
   before(async () => {
-    proxy = await startProxy({ config: { headerTimeoutMs: 300, idleTimeoutMs: 300 } });
+    proxy = await startProxy({ config: { headerTimeoutMs: 300, idleTimeoutMs: 300, bodyTimeoutMs: 1000 } });
   });
   after(async () => stopAndCheck(proxy));
 
@@ -286,10 +286,25 @@ describe('http: timeouts', () => {
 
   test('slow_request_body_gets_408_in_the_route_dialect', T, async () => {
     const c = await RawConnection.open(proxy.port);
-    c.write('POST /v1/messages HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n{"mo');
+    c.write('POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n{"mo');
     const res = await c.response();
     assert.equal(res.status, 408);
     assert.equal(res.json().type, 'error');
+    await c.closed;
+  });
+
+  test('a_body_trickling_in_still_gets_408_at_the_body_deadline', T, async () => {
+    // A byte every 100 ms is never silence (headerTimeoutMs is 300), yet the whole body is late.
+    const c = await RawConnection.open(proxy.port);
+    c.write('POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{');
+    const drip = setInterval(() => c.write(' '), 100);
+    try {
+      const res = await c.response();
+      assert.equal(res.status, 408);
+      assert.ok(res.json().error, 'OpenAI shape');
+    } finally {
+      clearInterval(drip);
+    }
     await c.closed;
   });
 
@@ -337,6 +352,43 @@ describe('http: connection limit', () => {
       return res.status === 200;
     });
     for (const c of admitted) c.destroy();
+  });
+});
+
+describe('http: per-client connection cap', () => {
+  let proxy;
+  before(async () => {
+    proxy = await startProxy({ config: { maxConnections: 8, maxConnectionsPerClient: 2, headerTimeoutMs: 60000 } });
+  });
+  after(async () => stopAndCheck(proxy));
+
+  function openFrom(localAddress) {
+    return new Promise((resolve, reject) => {
+      const s = net.connect({ port: proxy.port, host: '127.0.0.1', localAddress });
+      s.once('connect', () => resolve(s));
+      s.once('error', reject);
+    });
+  }
+
+  test('one_peer_cannot_hold_every_slot', T, async () => {
+    // Two silent connections from 127.0.0.2 (a slow-body client) use up its share...
+    const held = [await openFrom('127.0.0.2'), await openFrom('127.0.0.2')];
+    await proxy.until(async () => {
+      const s = await openFrom('127.0.0.2');
+      const answer = await new Promise((resolve) => {
+        let data = '';
+        s.on('data', (d) => { data += d; });
+        s.on('close', () => resolve(data));
+      });
+      return answer.startsWith('HTTP/1.1 503');
+    });
+    // ...while another address is still served.
+    const c = new RawConnection(proxy.port);
+    await c.connected;
+    c.write('GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    assert.equal((await c.response()).status, 200);
+    c.destroy();
+    for (const s of held) s.destroy();
   });
 });
 
