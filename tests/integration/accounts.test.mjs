@@ -3,6 +3,7 @@
 // CLI 2.1.197. Spread, stickiness, failover the client never sees, limited state, recovery, all-limited 429,
 // priority order, and start-up errors naming the account.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -183,11 +184,14 @@ describe('an account that rested is used again', { skip }, () => {
   test('after its back-off the limited account serves its conversations again', async () => {
     const up = await startFakeUpstream();
     const proxy = await startProxy({
-      config: { accountBackoffMs: 500, accounts: [{ name: 'a', apiKey: KEYS.a }, { name: 'b', apiKey: KEYS.b }] },
+      config: { accountBackoffMs: 500, warmSessions: 2, accounts: [{ name: 'a', apiKey: KEYS.a }, { name: 'b', apiKey: KEYS.b }] },
       env: { ANTHROPIC_BASE_URL: up.url },
     });
     try {
       const health = async () => (await fetch(`${proxy.url}/health`)).json();
+      // Warm processes belong to an account: one each where new conversations go.
+      await proxy.until(() => proxy.logEvents('session.spawn').filter((e) => e.warm === '1').length === 2);
+      assert.deepEqual(proxy.logEvents('session.spawn').map((e) => e.account).sort(), ['a', 'b']);
       // A conversation, and where it lives.
       const body = message([{ role: 'user', content: '[[say:first]] recovery' }]);
       assert.equal((await post(proxy, '/v1/messages', body)).status, 200);
@@ -293,5 +297,36 @@ describe('a config-dir account logs in through the proxy', () => {
       p.cleanup();
       fs.rmSync(work, { recursive: true, force: true });
     }
+  });
+});
+
+// OAuth-token accounts: the CLI then reports rate limits as rate_limit_event, whose reset the account rests
+// until. Such a CLI must only ever see loopback, so the whole scenario runs in a network namespace.
+const canUnshare = (() => {
+  try { return spawnSync('unshare', ['-n', 'true']).status === 0; } catch { return false; }
+})();
+describe('oauthToken accounts rest until the reset their rate_limit_event gives', { skip: skip || (!canUnshare && 'needs unshare -n (root)') }, () => {
+  test('failover on a reported limit, limitedUntil is the reset, all limited: retry-after is the earliest reset', async () => {
+    const script = path.join(import.meta.dirname, 'lib/accounts-oauth-run.mjs');
+    const r = spawnSync('unshare', ['-n', 'sh', '-c', `ip link set lo up && exec "${process.execPath}" "${script}"`],
+      { env: process.env, encoding: 'utf8', timeout: 180_000 });
+    const last = r.stdout.trim().split('\n').at(-1);
+    let out;
+    try { out = JSON.parse(last); } catch { assert.fail(`no result: ${r.stdout}\n${r.stderr}`); }
+    assert.equal(out.error, undefined, `${out.error}\n${out.logs}`);
+    assert.deepEqual(out.first, { status: 200, sawBearer: true });
+    assert.equal(out.moved.status, 200);
+    assert.equal(out.moved.text, 'moved');
+    assert.deepEqual(out.moved.by, [out.home, out.home === 'x' ? 'y' : 'x']);
+    assert.equal(out.homeAfter.limited, true);
+    assert.equal(out.homeAfter.limitedUntil, out.resetHome * 1000, 'rests until the reset the CLI reported');
+    assert.equal(out.homeAfter.limitReason, 'rate_limit');
+    assert.equal(out.all.status, 429);
+    assert.equal(out.all.type, 'rate_limit_error');
+    assert.ok(out.all.retryAfter > 1700 && out.all.retryAfter <= 1800, `retry-after ${out.all.retryAfter}`);
+    assert.equal(out.otherAfter.limitedUntil, out.resetOther * 1000);
+    assert.equal(out.requestsWithoutToken, 0);
+    assert.equal(out.stop.code, 0, out.logs);
+    assert.deepEqual(out.sanitizer, []);
   });
 });
