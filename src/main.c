@@ -35,9 +35,24 @@ static void usage(FILE *out) {
             "Settings come from FILE (default ./config.json if present) and the environment; see README.md.\n");
 }
 
+/* Login or logout changed the credentials: running CLIs must be replaced to pick them up. */
+static void on_credentials_changed(void *arg, const char *why) {
+    app_t *app = arg;
+    (void)why;
+    if (app->engine) engine_recycle_all(app->engine);
+}
+
+/* The same for one config-dir account: its CLIs, and its rest ends (it may be logged in again). */
+static void on_account_credentials_changed(void *arg, const char *account, const char *why) {
+    app_t *app = arg;
+    (void)why;
+    if (app->engine) engine_recycle_account(app->engine, account);
+}
+
 /* /auth/status and the dashboard list the accounts the engine serves with. */
-static bool add_accounts_json(void *engine, yyjson_mut_doc *doc, yyjson_mut_val *obj) {
-    return api_add_accounts_json(engine, doc, obj);
+static bool add_accounts_json(void *arg, yyjson_mut_doc *doc, yyjson_mut_val *obj) {
+    app_t *app = arg;
+    return api_add_accounts_json(app->engine, doc, obj);
 }
 
 static void on_engine_down(void *arg) {
@@ -153,13 +168,17 @@ int main(int argc, char **argv) {
     int exit_code = 1;
     app.metrics = metrics_new();
     app.router = router_new();
-    app.engine = app.metrics ? engine_new(loop, &cfg, app.metrics) : NULL;
-    app.auth = auth_new(&app);
+    engine_observer_t observer = metrics_engine_observer(app.metrics);
+    app.engine = app.metrics ? engine_new(loop, &cfg, &observer) : NULL;
+    auth_hooks_t auth_hooks = {.on_credentials_changed = on_credentials_changed,
+                               .on_account_credentials_changed = on_account_credentials_changed,
+                               .add_accounts_json = add_accounts_json,
+                               .arg = &app};
+    app.auth = auth_new(loop, &cfg, &auth_hooks);
     if (!app.metrics || !app.router || !app.engine || !app.auth) {
         fprintf(stderr, "claude-ws-proxy: out of memory\n");
         goto done;
     }
-    auth_set_accounts_source(app.auth, add_accounts_json, app.engine);
     misc_register_routes(&app);
     anthropic_register_routes(&app);
     openai_register_routes(&app);

@@ -86,7 +86,7 @@ static bool pass_browser_guard(http_exchange_t *ex, const config_t *cfg, const c
     const char *host = http_header(ex, "host"), *origin = http_header(ex, "origin");
     guard_verdict_t g = guard_check(cfg, path, host, origin);
     if (g == GUARD_ALLOW) return true;
-    api_dialect_t d = app_exchange_dialect(ex, router_dialect_for_path(path));
+    api_dialect_t d = app_exchange_dialect(ex, api_dialect_for_path(path));
     if (g == GUARD_REFUSE_HOST || g == GUARD_REFUSE_ORIGIN) {
         bool is_host = g == GUARD_REFUSE_HOST;
         log_info("http.refused_browser", "request_id=%s path=%s reason=%s", http_request_id(ex), path,
@@ -120,7 +120,7 @@ void app_dispatch(http_exchange_t *ex, void *ctx) {
     char allow[128] = "";
     route_match_t m = router_match(app->router, method, path, &route, allow, sizeof allow);
     if (m != ROUTE_FOUND) {
-        api_dialect_t d = app_exchange_dialect(ex, router_dialect_for_path(path));
+        api_dialect_t d = app_exchange_dialect(ex, api_dialect_for_path(path));
         if (m == ROUTE_METHOD_NOT_ALLOWED) {
             if (allow[0]) http_set_header(ex, "allow", allow);
             api_error_sendf(ex, d, 405, API_ERR_METHOD, NULL, "method %s is not allowed on %s (allowed: %s)", method,
@@ -155,8 +155,8 @@ void app_http_error(http_exchange_t *ex, int status, const char *message, void *
     char allow[128];
     const char *method = http_method(ex) ? http_method(ex) : "GET", *path = http_path(ex) ? http_path(ex) : "/";
     api_dialect_t d = router_match(app->router, method, path, &route, allow, sizeof allow) == ROUTE_FOUND
-                          ? route->dialect
-                          : router_dialect_for_path(path);
+                          ? (api_dialect_t)route->dialect
+                          : api_dialect_for_path(path);
     api_error_t err = {
         .status = status,
         .kind = api_error_kind_for_status(status),

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 
 #include "config.h"
+#include "api/dialect.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "util/buf.h"

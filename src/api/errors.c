@@ -39,6 +39,27 @@ static const kind_info_t KINDS[] = {
     [API_ERR_OVERLOADED] = {529, "overloaded_error", "server_error", "overloaded", "overloaded"},
 };
 
+/* Engine failures: the client-facing kind (its types per dialect come from KINDS), the status when it is
+ * not the kind's own, the OpenAI code when not the kind's, and the words when the engine gave none. */
+static const struct {
+    api_error_kind_t kind;
+    int status;
+    const char *openai_code;
+    const char *text;
+} ENGINE_KINDS[] = {
+    [ENGINE_ERR_INVALID_REQUEST] = {API_ERR_INVALID_REQUEST, 0, NULL, "invalid request"},
+    [ENGINE_ERR_AUTHENTICATION] = {API_ERR_AUTHENTICATION, 0, NULL, "authentication failed"},
+    [ENGINE_ERR_PERMISSION] = {API_ERR_PERMISSION, 0, NULL, "permission denied"},
+    [ENGINE_ERR_NOT_FOUND] = {API_ERR_NOT_FOUND, 0, "model_not_found", "model not found"},
+    [ENGINE_ERR_RATE_LIMIT] = {API_ERR_RATE_LIMIT, 0, NULL, "rate limited upstream"},
+    [ENGINE_ERR_QUEUE_FULL] = {API_ERR_RATE_LIMIT, 0, NULL, "every Claude process is busy and the queue is full; retry later"},
+    [ENGINE_ERR_OVERLOADED] = {API_ERR_OVERLOADED, 0, NULL, "upstream is overloaded"},
+    [ENGINE_ERR_UPSTREAM] = {API_ERR_API, 0, NULL, "upstream error"},
+    [ENGINE_ERR_CLI_FAILED] = {API_ERR_API, 502, NULL, "the Claude CLI failed"},
+    [ENGINE_ERR_TIMEOUT] = {API_ERR_TIMEOUT, 0, NULL, "the Claude CLI did not answer in time"},
+    [ENGINE_ERR_UNAVAILABLE] = {API_ERR_UNAVAILABLE, 0, NULL, "service unavailable"},
+};
+
 static const kind_info_t *kind_info(api_error_kind_t kind) {
     size_t k = (size_t)kind;
     return k < sizeof KINDS / sizeof KINDS[0] && KINDS[k].status ? &KINDS[k] : &KINDS[API_ERR_API];
@@ -120,4 +141,22 @@ void api_error_sendf(http_exchange_t *ex, api_dialect_t d, int status, api_error
     va_end(ap);
     api_error_t err = {.status = status, .kind = kind, .message = message, .param = param};
     api_error_send(ex, d, &err);
+}
+
+void api_error_from_engine(const engine_error_t *e, api_error_t *out) {
+    size_t k = (size_t)e->kind;
+    if (k >= sizeof ENGINE_KINDS / sizeof ENGINE_KINDS[0]) k = ENGINE_ERR_UPSTREAM;
+    const kind_info_t *info = kind_info(ENGINE_KINDS[k].kind);
+    int status = ENGINE_KINDS[k].status ? ENGINE_KINDS[k].status : info->status;
+    /* A body upstream found too large stays a 413: the client must shrink it, not fix it. */
+    if (e->kind == ENGINE_ERR_INVALID_REQUEST && e->upstream_status == 413) status = 413;
+    *out = (api_error_t){
+        .status = status,
+        .kind = ENGINE_KINDS[k].kind,
+        .message = e->message && e->message[0] ? e->message : ENGINE_KINDS[k].text,
+        .param = NULL,
+        .code = ENGINE_KINDS[k].openai_code ? ENGINE_KINDS[k].openai_code : info->openai_code,
+        .retry_after_s = e->retry_after_s > 0 ? e->retry_after_s : 0,
+    };
+    if (out->status == 429 && out->retry_after_s <= 0) out->retry_after_s = API_RETRY_AFTER_DEFAULT_S;
 }

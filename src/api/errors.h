@@ -3,6 +3,8 @@
 #define CWP_API_ERRORS_H
 #include <yyjson.h>
 
+#include "api/dialect.h"
+#include "engine/engine.h"
 #include "http/router.h"
 #include "http/server.h"
 
@@ -29,6 +31,13 @@ typedef struct {
     const char *code;        /* OpenAI "code" (e.g. "model_not_found"), or NULL */
     int retry_after_s;       /* > 0 adds a retry-after header */
 } api_error_t;
+
+/* A 429 the upstream sent without a delay the CLI passes on still gets a retry-after, as the real API's do. */
+#define API_RETRY_AFTER_DEFAULT_S 10
+
+/* What the engine reported → what the client is told (the table in errors.c, the one place that decides).
+ * out->message borrows err->message (or a static text). */
+void api_error_from_engine(const engine_error_t *err, api_error_t *out);
 
 /* The body for err in dialect d, added to doc and returned (for SSE "error" events too). */
 yyjson_mut_val *api_error_body(yyjson_mut_doc *doc, api_dialect_t d, const api_error_t *err);

@@ -262,7 +262,7 @@ int turn_bridge_run(app_t *app, http_exchange_t *ex, const turn_request_t *req, 
         .on_error = engine_on_error,
         .on_rate_limit = engine_on_rate_limit,
     };
-    engine_error_t eerr = {.kind = ENGINE_ERR_UNAVAILABLE, .http_status = 503, .message = NULL};
+    engine_error_t eerr = {.kind = ENGINE_ERR_UNAVAILABLE, .message = NULL};
     tb->turn = engine_start_turn(app->engine, &r, &cb, tb, &eerr);
     if (!tb->turn) {
         api_error_t err;
@@ -282,42 +282,6 @@ int turn_bridge_run(app_t *app, http_exchange_t *ex, const turn_request_t *req, 
         return -1;
     }
     return 0;
-}
-
-/* ---- engine error → client error ---- */
-
-void api_error_from_engine(const engine_error_t *e, api_error_t *out) {
-    static const struct {
-        api_error_kind_t kind;
-        int status;
-        const char *code;
-        const char *text;
-    } map[] = {
-        [ENGINE_ERR_INVALID_REQUEST] = {API_ERR_INVALID_REQUEST, 400, "invalid_request_error", "invalid request"},
-        [ENGINE_ERR_AUTHENTICATION] = {API_ERR_AUTHENTICATION, 401, "invalid_api_key", "authentication failed"},
-        [ENGINE_ERR_PERMISSION] = {API_ERR_PERMISSION, 403, "permission_denied", "permission denied"},
-        [ENGINE_ERR_NOT_FOUND] = {API_ERR_NOT_FOUND, 404, "model_not_found", "model not found"},
-        [ENGINE_ERR_RATE_LIMIT] = {API_ERR_RATE_LIMIT, 429, "rate_limit_exceeded", "rate limited upstream"},
-        [ENGINE_ERR_QUEUE_FULL] = {API_ERR_RATE_LIMIT, 429, "rate_limit_exceeded",
-                                   "every Claude process is busy and the queue is full; retry later"},
-        [ENGINE_ERR_OVERLOADED] = {API_ERR_OVERLOADED, 529, "overloaded", "upstream is overloaded"},
-        [ENGINE_ERR_UPSTREAM] = {API_ERR_API, 500, "server_error", "upstream error"},
-        [ENGINE_ERR_CLI_FAILED] = {API_ERR_API, 502, "server_error", "the Claude CLI failed"},
-        [ENGINE_ERR_TIMEOUT] = {API_ERR_TIMEOUT, 504, "timeout", "the Claude CLI did not answer in time"},
-        [ENGINE_ERR_UNAVAILABLE] = {API_ERR_UNAVAILABLE, 503, "service_unavailable", "service unavailable"},
-    };
-    size_t k = (size_t)e->kind;
-    if (k >= sizeof map / sizeof map[0]) k = ENGINE_ERR_UPSTREAM;
-    *out = (api_error_t){
-        .status = e->http_status >= 400 && e->http_status <= 599 ? e->http_status : map[k].status,
-        .kind = map[k].kind,
-        .message = e->message && e->message[0] ? e->message : map[k].text,
-        .param = NULL,
-        .code = map[k].code,
-        .retry_after_s = e->retry_after_s > 0 ? e->retry_after_s : 0,
-    };
-    if (e->kind == ENGINE_ERR_INVALID_REQUEST) out->code = NULL;
-    if (out->status == 429 && out->retry_after_s <= 0) out->retry_after_s = API_RETRY_AFTER_DEFAULT_S;
 }
 
 /* ---- shared request helpers ---- */

@@ -40,6 +40,7 @@
 #include "api/errors.h"
 #include "app.h"
 #include "engine/engine.h"
+#include "api/dialect.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "util/buf.h"
@@ -78,12 +79,6 @@ void turn_bridge_respond_json(turn_bridge_t *tb, int status, yyjson_mut_doc *doc
 int turn_bridge_begin_stream(turn_bridge_t *tb);
 http_exchange_t *turn_bridge_exchange(turn_bridge_t *tb);
 bool turn_bridge_is_aborted(const turn_bridge_t *tb);
-
-/* A 429 the upstream sent without a delay the CLI passes on still gets a retry-after, as the real API's do. */
-#define API_RETRY_AFTER_DEFAULT_S 10
-
-/* engine error → client error. out->message borrows err->message (or a static text). */
-void api_error_from_engine(const engine_error_t *err, api_error_t *out);
 
 /* ---- shared request helpers ---- */
 

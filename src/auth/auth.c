@@ -3,9 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app.h"
 #include "auth/auth_internal.h"
-#include "engine/cli.h"
+#include "transport/cli_env.h"
 #include "util/log.h"
 
 extern char **environ;
@@ -27,15 +26,17 @@ static uint64_t login_timeout_from_env(void) {
 }
 
 /* config_dir NULL: the proxy's own (claudeConfigDir, else $CLAUDE_CONFIG_DIR, else ~/.claude). */
-static auth_t *auth_create(app_t *app, const char *config_dir, const char *account) {
+static auth_t *auth_create(uv_loop_t *loop, const config_t *cfg, const auth_hooks_t *hooks, const char *config_dir,
+                           const char *account) {
     auth_t *a = calloc(1, sizeof *a);
     if (!a) return NULL;
-    a->app = app;
-    a->loop = app->loop;
-    a->claude_path = app->cfg && app->cfg->claude_path && *app->cfg->claude_path ? app->cfg->claude_path : "claude";
+    if (hooks) a->hooks = *hooks;
+    a->loop = loop;
+    a->cfg = cfg;
+    a->claude_path = cfg && cfg->claude_path && *cfg->claude_path ? cfg->claude_path : "claude";
     const char *home = getenv("HOME");
     a->home = strdup(home && *home ? home : "/tmp");
-    const char *cfg_dir = config_dir ? config_dir : app->cfg ? app->cfg->claude_config_dir : NULL;
+    const char *cfg_dir = config_dir ? config_dir : cfg ? cfg->claude_config_dir : NULL;
     char path[AUTH_PATH_MAX];
     if (cfg_dir && *cfg_dir) a->config_dir = strdup(cfg_dir);
     else if (getenv("CLAUDE_CONFIG_DIR") && *getenv("CLAUDE_CONFIG_DIR")) a->config_dir = strdup(getenv("CLAUDE_CONFIG_DIR"));
@@ -50,9 +51,8 @@ static auth_t *auth_create(app_t *app, const char *config_dir, const char *accou
     return a;
 }
 
-auth_t *auth_new(app_t *app) {
-    auth_t *a = auth_create(app, NULL, NULL);
-    const config_t *cfg = app->cfg;
+auth_t *auth_new(uv_loop_t *loop, const config_t *cfg, const auth_hooks_t *hooks) {
+    auth_t *a = auth_create(loop, cfg, hooks, NULL, NULL);
     size_t n = 0;
     for (size_t i = 0; a && cfg && i < cfg->account_count; i++) n += cfg->accounts[i].kind == ACCOUNT_CONFIG_DIR;
     if (!a || n == 0) return a;
@@ -61,7 +61,7 @@ auth_t *auth_new(app_t *app) {
     for (size_t i = 0; i < cfg->account_count; i++) {
         const config_account_t *c = &cfg->accounts[i];
         if (c->kind != ACCOUNT_CONFIG_DIR) continue;
-        auth_t *child = auth_create(app, c->credential, c->name);
+        auth_t *child = auth_create(loop, cfg, hooks, c->credential, c->name);
         if (!child) goto fail;
         a->accounts[a->account_count++] = child;
     }
@@ -77,9 +77,10 @@ auth_t *auth_for_account(auth_t *auth, const char *name) {
     return NULL;
 }
 
-void auth_set_accounts_source(auth_t *auth, auth_accounts_fn fn, void *arg) {
-    auth->add_accounts = fn;
-    auth->add_accounts_arg = arg;
+const config_account_t *auth_config_account(const auth_t *auth, const char *name) {
+    for (size_t i = 0; name && auth->cfg && i < auth->cfg->account_count; i++)
+        if (!strcmp(auth->cfg->accounts[i].name, name)) return &auth->cfg->accounts[i];
+    return NULL;
 }
 
 void auth_free(auth_t *auth) {
@@ -121,7 +122,8 @@ char **auth_child_env(const auth_t *a) {
 
 void auth_on_credentials_changed(auth_t *a, const char *why) {
     log_info("auth.credentials_changed", "reason=%s account=%s", why, a->account ? a->account : "-");
-    if (!a->app || !a->app->engine) return;
-    if (a->account) engine_recycle_account(a->app->engine, a->account);
-    else engine_recycle_all(a->app->engine);
+    if (a->account && a->hooks.on_account_credentials_changed)
+        a->hooks.on_account_credentials_changed(a->hooks.arg, a->account, why);
+    else if (!a->account && a->hooks.on_credentials_changed)
+        a->hooks.on_credentials_changed(a->hooks.arg, why);
 }

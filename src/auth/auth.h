@@ -4,9 +4,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <uv.h>
 #include <yyjson.h>
 
-typedef struct app_s app_t;
+#include "config.h"
+
 typedef struct auth_s auth_t;
 
 typedef struct {
@@ -19,20 +21,30 @@ typedef struct {
     char subscription_buf[32];
 } auth_status_t;
 
-auth_t *auth_new(app_t *app);
+/* What auth tells the rest of the program (main wires it; every hook may be NULL). */
+typedef struct {
+    /* The CLI's credentials changed (login, logout): running sessions must pick them up. */
+    void (*on_credentials_changed)(void *arg, const char *why);
+    /* The same for one config-dir account's (config `accounts`): its sessions must pick them up. */
+    void (*on_account_credentials_changed)(void *arg, const char *account, const char *why);
+    /* Adds "accounts": [...] to a status object (/auth/status, the dashboard); each config-dir account's
+     * entry then gets its login state from auth. Returns false when out of memory. */
+    bool (*add_accounts_json)(void *arg, yyjson_mut_doc *doc, yyjson_mut_val *obj);
+    void *arg;
+} auth_hooks_t;
+
+/* cfg is borrowed (outlives auth); hooks is copied (NULL: none). */
+auth_t *auth_new(uv_loop_t *loop, const config_t *cfg, const auth_hooks_t *hooks);
 /* The config-dir account of that name's auth (its own login, logout and status), or NULL. */
 auth_t *auth_for_account(auth_t *auth, const char *name);
-/* Adds "accounts": [...] to a status object (api_add_accounts_json); each config-dir account's entry then
- * gets its login state from here. */
-typedef bool (*auth_accounts_fn)(void *arg, yyjson_mut_doc *doc, yyjson_mut_val *obj);
-void auth_set_accounts_source(auth_t *auth, auth_accounts_fn fn, void *arg);
+/* The configured account of that name (any kind), or NULL. */
+const config_account_t *auth_config_account(const auth_t *auth, const char *name);
+/* A config dir's own credentials file only (an account's: the proxy's environment does not count). */
+void auth_dir_status(const char *config_dir, auth_status_t *out);
 /* Ends a login still running (its child is killed). Handles must already be closed (main's uv_walk). */
 void auth_free(auth_t *auth);
 /* From the environment and the credentials file; never exposes a token. */
 void auth_get_status(auth_t *auth, auth_status_t *out);
-
-/* A config dir's own credentials file only (an account's: the proxy's environment does not count). */
-void auth_dir_status(const char *config_dir, auth_status_t *out);
 
 /* The /auth/status fields (plus "login" while one is in progress) added to obj; for the dashboard too. */
 void auth_add_status_json(auth_t *auth, yyjson_mut_doc *doc, yyjson_mut_val *obj);

@@ -24,12 +24,11 @@ typedef struct auth_run_s auth_run_t;
 typedef struct logout_s logout_t;
 
 struct auth_s {
-    app_t *app;
+    auth_hooks_t hooks;
+    const config_t *cfg;
     char *account;           /* the config-dir account this auth logs in (its name), or NULL: the proxy's own */
     auth_t **accounts;       /* the proxy's own auth only: one per config-dir account (config `accounts`) */
     size_t account_count;
-    auth_accounts_fn add_accounts; /* adds "accounts" to the status JSON (the proxy's own auth), or NULL */
-    void *add_accounts_arg;
     uv_loop_t *loop;
     const char *claude_path; /* borrowed from the config */
     char *config_dir;        /* where the CLI keeps its credentials */

@@ -14,9 +14,9 @@
 #include <unistd.h>
 
 #include "auth/auth_internal.h"
-#include "engine/cli.h"
+#include "transport/cli_env.h"
 #include "util/log.h"
-#include "web/metrics.h"
+#include "util/clock.h"
 
 struct login_s {
     auth_t *auth; /* NULL once detached (ending) */
@@ -334,7 +334,7 @@ int login_begin(auth_t *a, login_waiter_t *w, const char **url, char *err, size_
     l->auth = a;
     a->login = l;
     l->state = LOGIN_STARTING;
-    l->started_ms = metrics_now_ms();
+    l->started_ms = clock_wall_ms();
     arm_timer(l, AUTH_LOGIN_URL_TIMEOUT_MS);
     log_info("auth.login_started", "pid=%d", l->proc.pid);
     w->next = NULL;
@@ -380,6 +380,6 @@ void login_get_info(const auth_t *a, login_info_t *out) {
     out->started_ms = l->started_ms;
     if (l->state != LOGIN_STARTING) {
         uint64_t now = uv_now(l->proc.loop);
-        out->deadline_ms = metrics_now_ms() + (int64_t)(l->deadline > now ? l->deadline - now : 0);
+        out->deadline_ms = clock_wall_ms() + (int64_t)(l->deadline > now ? l->deadline - now : 0);
     }
 }

@@ -62,12 +62,11 @@ static auth_t *pick_auth(http_exchange_t *ex, auth_t *root) {
     name[len] = '\0';
     auth_t *a = auth_for_account(root, name);
     if (a) return a;
-    const config_t *cfg = root->app ? root->app->cfg : NULL;
     char msg[CONFIG_ACCOUNT_NAME_MAX + 160];
-    for (size_t i = 0; cfg && i < cfg->account_count; i++) {
-        if (strcmp(cfg->accounts[i].name, name) != 0) continue;
+    const config_account_t *c = auth_config_account(root, name);
+    if (c) {
         snprintf(msg, sizeof msg, "account \"%s\" logs in with its %s; only claudeConfigDir accounts log in here", name,
-                 cfg->accounts[i].kind == ACCOUNT_API_KEY ? "apiKey" : "oauthToken");
+                 c->kind == ACCOUNT_API_KEY ? "apiKey" : "oauthToken");
         send_error(ex, 400, API_ERR_INVALID_REQUEST, msg);
         return NULL;
     }
@@ -91,7 +90,7 @@ static void add_login_json(auth_t *a, yyjson_mut_doc *doc, yyjson_mut_val *obj);
 
 /* The accounts list, each config-dir account with its login state. */
 static void add_accounts_json(auth_t *a, yyjson_mut_doc *doc, yyjson_mut_val *obj) {
-    if (!a->add_accounts || !a->add_accounts(a->add_accounts_arg, doc, obj)) return;
+    if (!a->hooks.add_accounts_json || !a->hooks.add_accounts_json(a->hooks.arg, doc, obj)) return;
     yyjson_mut_val *list = yyjson_mut_obj_get(obj, "accounts");
     size_t i, max;
     yyjson_mut_val *entry;

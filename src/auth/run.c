@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "auth/auth_internal.h"
-#include "engine/cli.h"
+#include "transport/cli_env.h"
 #include "util/log.h"
 
 #define RUN_LINGER_MS 1000 /* after exit, how long we wait for the pipes' last bytes */

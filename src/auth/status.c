@@ -9,7 +9,7 @@
 #include <yyjson.h>
 
 #include "auth/auth_internal.h"
-#include "web/metrics.h"
+#include "util/clock.h"
 
 /* A credentials file is a few hundred bytes; anything much larger is not one. */
 #define CREDENTIALS_MAX_BYTES (256 * 1024)
@@ -97,7 +97,7 @@ void auth_get_status(auth_t *auth, auth_status_t *out) {
         .api_key_env = auth->account ? NULL : getenv("ANTHROPIC_API_KEY"),
         .credentials_json = json,
         .credentials_len = len,
-        .now_ms = metrics_now_ms(),
+        .now_ms = clock_wall_ms(),
     };
     auth_status_resolve(&src, out);
     free(json);
@@ -107,7 +107,7 @@ void auth_dir_status(const char *config_dir, auth_status_t *out) {
     char path[AUTH_PATH_MAX];
     size_t len = 0;
     char *json = auth_credentials_path(config_dir, NULL, NULL, path, sizeof path) == 0 ? read_small_file(path, &len) : NULL;
-    auth_sources_t src = {.credentials_json = json, .credentials_len = len, .now_ms = metrics_now_ms()};
+    auth_sources_t src = {.credentials_json = json, .credentials_len = len, .now_ms = clock_wall_ms()};
     auth_status_resolve(&src, out);
     free(json);
 }

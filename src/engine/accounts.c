@@ -3,9 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "engine/fingerprint.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 struct account_s {
@@ -32,11 +32,7 @@ struct accounts_s {
     long backoff_ms;
 };
 
-int64_t accounts_now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+int64_t accounts_now_ms(void) { return clock_wall_ms(); }
 
 static char *join_kv(const char *key, const char *value) {
     size_t n = strlen(key) + strlen(value) + 2;

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "transport/cli_env.h" /* the child environment, shared with auth */
 
 /* Last CLI version that accepts a loopback --sdk-url (2.1.121 refuses non-Anthropic hosts). */
 #define CLI_WS_LAST_MAJOR 2
@@ -53,11 +54,5 @@ typedef struct {
 
 /* NULL-terminated, every string malloc'd: free with cli_strv_free. NULL when out of memory. */
 char **cli_build_argv(const char *claude_path, const cli_launch_t *l);
-
-/* The proxy's environment filtered to what a child may see (no HOME, no proxy secrets). */
-char **cli_base_env(char *const *environ);
-/* base + HOME, CLAUDE_CONFIG_DIR, the quiet switches, and the WebSocket token when given. */
-char **cli_build_env(char *const *base, const char *home, const char *config_dir, const char *ws_token);
-void cli_strv_free(char **v);
 
 #endif

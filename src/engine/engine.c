@@ -14,6 +14,7 @@
 #include "engine/pool.h"
 #include "engine/request.h"
 #include "engine/session.h"
+#include "transport/stdio.h"
 #include "transport/websocket.h"
 #include "util/log.h"
 
@@ -22,7 +23,7 @@ extern char **environ;
 struct engine_s {
     uv_loop_t *loop;
     const config_t *cfg;
-    metrics_t *metrics;
+    engine_observer_t observer;
     cli_info_t cli;
     char **base_env;
     char *state_dir, *sessions_dir, *config_dir;
@@ -43,19 +44,47 @@ struct turn_s {
     pool_job_t job;
     bool is_in_callback, is_cancelled;
     bool has_emitted; /* an event went to the adapter: the client may have seen it, no failover now */
+    /* A rate-limit report that came before any event, held back while the turn may still fail over: it
+     * describes the account that answered it, which need not be the one that serves the client. */
+    yyjson_doc *held_rate_limit;
 };
 
 /* ---- turns ---- */
 
 static void turn_free(turn_t *t) {
     engine_request_free(&t->req);
+    yyjson_doc_free(t->held_rate_limit);
     free(t);
+}
+
+static yyjson_doc *copy_val(yyjson_val *v) {
+    yyjson_mut_doc *m = yyjson_mut_doc_new(NULL);
+    yyjson_mut_val *copy = m ? yyjson_val_mut_copy(m, v) : NULL;
+    if (copy) yyjson_mut_doc_set_root(m, copy);
+    yyjson_doc *d = copy ? yyjson_mut_doc_imut_copy(m, NULL) : NULL;
+    yyjson_mut_doc_free(m);
+    return d;
+}
+
+/* Hand the held rate-limit report to the adapter. Returns false when the adapter cancelled (t is freed). */
+static bool turn_release_rate_limit(turn_t *t) {
+    yyjson_doc *held = t->held_rate_limit;
+    if (!held) return true;
+    t->held_rate_limit = NULL;
+    t->is_in_callback = true;
+    t->cb.on_rate_limit(t->arg, yyjson_doc_get_root(held));
+    t->is_in_callback = false;
+    yyjson_doc_free(held);
+    if (!t->is_cancelled) return true;
+    turn_free(t);
+    return false;
 }
 
 /* A callback into the adapter. The adapter may call turn_cancel from inside: that is only noted, and
  * acted on here once it returns. Returns false when the turn was cancelled (and freed). */
 static bool turn_on_event(void *arg, yyjson_val *event) {
     turn_t *t = arg;
+    if (!turn_release_rate_limit(t)) return false;
     t->has_emitted = true;
     t->is_in_callback = true;
     t->cb.on_event(t->arg, event);
@@ -71,6 +100,11 @@ static bool turn_on_rate_limit(void *arg, yyjson_val *info) {
         account_note_rate_limit(t->job.account, info, t->eng->cfg->allow_extra_usage, accounts_now_ms()))
         pool_account_limited(t->eng->pool, t->job.account);
     if (!t->cb.on_rate_limit) return true;
+    if (!t->has_emitted && accounts_count(t->eng->accounts) > 1) {
+        yyjson_doc_free(t->held_rate_limit);
+        t->held_rate_limit = copy_val(info); /* lost when out of memory: only headers are missing then */
+        return true;
+    }
     t->is_in_callback = true;
     t->cb.on_rate_limit(t->arg, info);
     t->is_in_callback = false;
@@ -82,6 +116,7 @@ static bool turn_on_rate_limit(void *arg, yyjson_val *info) {
 static void turn_on_done(void *arg, yyjson_val *message) {
     turn_t *t = arg;
     if (t->job.account) account_mark_ok(t->job.account);
+    if (!turn_release_rate_limit(t)) return;
     t->is_in_callback = true;
     t->cb.on_done(t->arg, message);
     turn_free(t);
@@ -118,8 +153,10 @@ static bool turn_fails_over(turn_t *t, const engine_error_t *err) {
     t->job.tried_accounts = tried;
     account_count_failover(failed);
     log_warn("account.failover", "request_id=%s account=%s status=%d reason=%s", t->req.request_id,
-             account_name(failed), err->http_status, reason);
+             account_name(failed), err->upstream_status, reason);
     t->job.account = NULL;
+    yyjson_doc_free(t->held_rate_limit); /* the failed account's */
+    t->held_rate_limit = NULL;
     pool_requeue(eng->pool, &t->job);
     return true;
 }
@@ -139,6 +176,7 @@ static void turn_on_error(void *arg, const engine_error_t *err) {
         if (next > now) limited.retry_after_s = (int)((next - now + 999) / 1000);
         err = &limited;
     }
+    if (!turn_release_rate_limit(t)) return;
     t->is_in_callback = true;
     t->cb.on_error(t->arg, err);
     turn_free(t);
@@ -147,25 +185,24 @@ static void turn_on_error(void *arg, const engine_error_t *err) {
 turn_t *engine_start_turn(engine_t *eng, const turn_request_t *req, const turn_callbacks_t *cb, void *arg,
                           engine_error_t *err) {
     if (!eng->is_started || eng->is_shutting_down) {
-        *err = (engine_error_t){.kind = ENGINE_ERR_UNAVAILABLE, .http_status = 503,
-                                .message = eng->is_shutting_down ? "the proxy is shutting down" : "the engine is not started"};
+        *err = (engine_error_t){.kind = ENGINE_ERR_UNAVAILABLE, .message = eng->is_shutting_down ? "the proxy is shutting down" : "the engine is not started"};
         return NULL;
     }
     if (!eng->cli.is_found) {
         snprintf(eng->last_error, sizeof eng->last_error, "the Claude Code CLI was not found at '%s'",
                  eng->cfg->claude_path);
-        *err = (engine_error_t){.kind = ENGINE_ERR_UNAVAILABLE, .http_status = 503, .message = eng->last_error};
+        *err = (engine_error_t){.kind = ENGINE_ERR_UNAVAILABLE, .message = eng->last_error};
         return NULL;
     }
     turn_t *t = calloc(1, sizeof *t);
     if (!t) {
-        *err = (engine_error_t){.kind = ENGINE_ERR_UNAVAILABLE, .http_status = 503, .message = "out of memory"};
+        *err = (engine_error_t){.kind = ENGINE_ERR_UNAVAILABLE, .message = "out of memory"};
         return NULL;
     }
     const char *mode = eng->cfg->mode == MODE_AGENT ? "agent" : "api";
     if (engine_request_init(&t->req, req, mode, eng->last_error, sizeof eng->last_error) != 0) {
         free(t);
-        *err = (engine_error_t){.kind = ENGINE_ERR_INVALID_REQUEST, .http_status = 400, .message = eng->last_error};
+        *err = (engine_error_t){.kind = ENGINE_ERR_INVALID_REQUEST, .message = eng->last_error};
         return NULL;
     }
     t->eng = eng;
@@ -203,14 +240,26 @@ void turn_set_paused(turn_t *t, bool paused) {
     if (t && !t->is_cancelled && t->job.session) session_set_paused(t->job.session, paused);
 }
 
+const char *engine_error_kind_name(engine_error_kind_t kind) {
+    static const char *const names[] = {
+        [ENGINE_ERR_INVALID_REQUEST] = "invalid_request", [ENGINE_ERR_AUTHENTICATION] = "authentication",
+        [ENGINE_ERR_PERMISSION] = "permission",           [ENGINE_ERR_NOT_FOUND] = "not_found",
+        [ENGINE_ERR_RATE_LIMIT] = "rate_limit",           [ENGINE_ERR_QUEUE_FULL] = "queue_full",
+        [ENGINE_ERR_OVERLOADED] = "overloaded",           [ENGINE_ERR_UPSTREAM] = "upstream",
+        [ENGINE_ERR_CLI_FAILED] = "cli_failed",           [ENGINE_ERR_TIMEOUT] = "timeout",
+        [ENGINE_ERR_UNAVAILABLE] = "unavailable",
+    };
+    return (unsigned)kind < sizeof names / sizeof names[0] && names[kind] ? names[kind] : "?";
+}
+
 /* ---- the engine ---- */
 
-engine_t *engine_new(uv_loop_t *loop, const config_t *cfg, metrics_t *metrics) {
+engine_t *engine_new(uv_loop_t *loop, const config_t *cfg, const engine_observer_t *observer) {
     engine_t *eng = calloc(1, sizeof *eng);
     if (!eng) return NULL;
     eng->loop = loop;
     eng->cfg = cfg;
-    eng->metrics = metrics;
+    if (observer) eng->observer = *observer;
     eng->base_env = cli_base_env(environ);
     if (!eng->base_env) {
         free(eng);
@@ -321,8 +370,8 @@ int engine_start(engine_t *eng, char *err, size_t err_len) {
         .cfg = eng->cfg,
         .cli = &eng->cli,
         .base_env = eng->base_env,
-        .ws = eng->ws,
-        .metrics = eng->metrics,
+        .transport = eng->ws ? ws_server_maker(eng->ws) : stdio_transport_maker(eng->loop),
+        .observer = eng->observer,
         .config_dir = eng->config_dir,
         .sessions_dir = eng->sessions_dir,
         .on_ws_unreachable = engine_on_ws_unreachable,

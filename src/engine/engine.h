@@ -22,25 +22,29 @@
 
 typedef struct engine_s engine_t;
 typedef struct turn_s turn_t;
-typedef struct metrics_s metrics_t;
 
+/* What went wrong, as the engine saw it. What a client is told (status, type, code) is the API layer's
+ * business: one table in api/errors.c. */
 typedef enum {
-    ENGINE_ERR_INVALID_REQUEST, /* 400: the request cannot be run as given */
-    ENGINE_ERR_AUTHENTICATION,  /* 401: the CLI or upstream rejected the credentials */
-    ENGINE_ERR_PERMISSION,      /* 403 */
-    ENGINE_ERR_NOT_FOUND,       /* 404: unknown model */
-    ENGINE_ERR_RATE_LIMIT,      /* 429: upstream rate limit */
-    ENGINE_ERR_QUEUE_FULL,      /* 429: every process busy and the queue full, or the wait timed out */
-    ENGINE_ERR_OVERLOADED,      /* 529 */
-    ENGINE_ERR_UPSTREAM,        /* 500: upstream api_error or an error we cannot classify */
-    ENGINE_ERR_CLI_FAILED,      /* 502: the CLI crashed, exited or wrote garbage */
-    ENGINE_ERR_TIMEOUT,         /* 504: the CLI never became ready or went silent */
-    ENGINE_ERR_UNAVAILABLE,     /* 503: shutting down, or the CLI cannot be started */
+    ENGINE_ERR_INVALID_REQUEST, /* the request cannot be run as given (or upstream refused it as invalid) */
+    ENGINE_ERR_AUTHENTICATION,  /* the CLI or upstream rejected the credentials */
+    ENGINE_ERR_PERMISSION,      /* upstream refused (permission, billing) */
+    ENGINE_ERR_NOT_FOUND,       /* unknown model */
+    ENGINE_ERR_RATE_LIMIT,      /* upstream rate limit */
+    ENGINE_ERR_QUEUE_FULL,      /* every process busy and the queue full, or the wait timed out */
+    ENGINE_ERR_OVERLOADED,      /* upstream overloaded */
+    ENGINE_ERR_UPSTREAM,        /* upstream api_error or an error we cannot classify */
+    ENGINE_ERR_CLI_FAILED,      /* the CLI crashed, exited or wrote garbage */
+    ENGINE_ERR_TIMEOUT,         /* the CLI never became ready or went silent */
+    ENGINE_ERR_UNAVAILABLE,     /* shutting down, or the CLI cannot be started */
 } engine_error_kind_t;
+
+/* "invalid_request", "queue_full", ...: for logs. */
+const char *engine_error_kind_name(engine_error_kind_t kind);
 
 typedef struct {
     engine_error_kind_t kind;
-    int http_status;       /* the status that fits (400, 401, 404, 429, 500, 502, 503, 504, 529) */
+    int upstream_status;   /* the HTTP status upstream answered (400..599), 0 when the failure was not upstream's */
     int retry_after_s;     /* > 0 when the caller should retry later */
     const char *message;   /* upstream's own words where it gave them */
 } engine_error_t;
@@ -109,7 +113,18 @@ typedef struct {
     int64_t limited_ms_total;   /* how long it has rested, ended rests and the current one so far */
 } engine_account_info_t;
 
-engine_t *engine_new(uv_loop_t *loop, const config_t *cfg, metrics_t *metrics);
+/* What the engine reports as it runs, for whoever counts (metrics, the dashboard). Every hook may be NULL;
+ * they run on the loop, inside engine callbacks: count, do not call back into the engine. */
+typedef struct {
+    void (*on_spawn)(void *arg, double spawn_ms); /* a CLI answered its first line this long after spawn */
+    void (*on_crash)(void *arg);                  /* a CLI failed (exited, broke the protocol) */
+    void (*on_interrupt)(void *arg);              /* a turn was interrupted (its client left) */
+    void (*on_tokens)(void *arg, int64_t input_tokens, int64_t output_tokens, double cost_usd);
+    void *arg;
+} engine_observer_t;
+
+/* observer: NULL, or copied. */
+engine_t *engine_new(uv_loop_t *loop, const config_t *cfg, const engine_observer_t *observer);
 /* Find the CLI, pick the transport, start warm processes. Returns 0 or negative (message in err). */
 int engine_start(engine_t *eng, char *err, size_t err_len);
 /* End every child (stdin closed, SIGTERM, SIGKILL after a grace period); done runs when all are reaped. */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "transport/stdio.h"
 #include "util/log.h"
 
 struct pool_s {
@@ -40,6 +41,16 @@ static int live_count(const pool_t *p) {
     for (size_t i = 0; i < p->count; i++) n += session_state(p->sessions[i]) != SESSION_CLOSING;
     return n;
 }
+
+/* What maxSessions caps: every child not yet reaped. A closing process still holds its memory until it
+ * exits; not counting it let abort churn run ten times maxSessions children at once. */
+static int occupied_count(const pool_t *p) {
+    int sessions = (int)p->count; /* closing ones stay listed until their process is reaped */
+    return p->children > sessions ? p->children : sessions;
+}
+
+/* Processes on their way out: room is coming, evicting more would only waste sessions. */
+static bool is_room_coming(const pool_t *p) { return occupied_count(p) > live_count(p); }
 
 static int warm_count(const pool_t *p) {
     int n = 0;
@@ -92,6 +103,7 @@ static void on_reaped(void *arg) {
     pool_t *p = arg;
     p->children--;
     pool_maybe_done(p);
+    pool_schedule(p); /* its slot is free now: a queued job may take it */
 }
 
 static session_t *pool_spawn(pool_t *p, const session_spawn_t *sp, engine_error_t *err) {
@@ -99,7 +111,7 @@ static session_t *pool_spawn(pool_t *p, const session_spawn_t *sp, engine_error_
         size_t cap = p->cap ? p->cap * 2 : 8;
         session_t **v = realloc(p->sessions, cap * sizeof *v);
         if (!v) {
-            *err = (engine_error_t){.kind = ENGINE_ERR_UNAVAILABLE, .http_status = 503, .message = "out of memory"};
+            *err = (engine_error_t){.kind = ENGINE_ERR_UNAVAILABLE, .message = "out of memory"};
             return NULL;
         }
         p->sessions = v;
@@ -151,7 +163,7 @@ static void on_queue_timer(uv_timer_t *t) {
         snprintf(msg, sizeof msg, "all %d Claude Code processes stayed busy for %ld ms", p->cfg->max_sessions,
                  p->cfg->queue_timeout_ms);
         log_warn("pool.queue_timeout", "request_id=%s waited_ms=%ld", job->req->request_id, p->cfg->queue_timeout_ms);
-        engine_error_t err = {.kind = ENGINE_ERR_QUEUE_FULL, .http_status = 429, .retry_after_s = POOL_RETRY_AFTER_S,
+        engine_error_t err = {.kind = ENGINE_ERR_QUEUE_FULL, .retry_after_s = POOL_RETRY_AFTER_S,
                               .message = msg};
         job->sink.on_error(job->sink_arg, &err);
         next = p->queue_head; /* the callback may have changed the queue: start over */
@@ -233,7 +245,7 @@ int pool_all_limited_error(pool_t *p, const pool_job_t *job, engine_error_t *err
                                              : "the Claude account is rate-limited; retry in %d s",
              retry_s);
     log_warn("pool.accounts_limited", "request_id=%s retry_after_s=%d", job->req->request_id, retry_s);
-    *err = (engine_error_t){.kind = ENGINE_ERR_RATE_LIMIT, .http_status = 429, .retry_after_s = retry_s,
+    *err = (engine_error_t){.kind = ENGINE_ERR_RATE_LIMIT, .retry_after_s = retry_s,
                             .message = p->error_text};
     return -1;
 }
@@ -257,10 +269,11 @@ static int pool_place(pool_t *p, pool_job_t *job, bool may_spawn, engine_error_t
         session_t *s = find_reusable(p, job, chosen);
         if (!s && !may_spawn) return 0;
         if (!s) {
-            if (live_count(p) >= p->cfg->max_sessions) {
-                session_t *victim = find_victim(p);
-                if (!victim) return 0;
-                pool_close_session(p, victim, "evicted to make room");
+            if (occupied_count(p) >= p->cfg->max_sessions) {
+                /* One eviction at a time: the slot frees when the victim is reaped (on_reaped pumps). */
+                session_t *victim = is_room_coming(p) ? NULL : find_victim(p);
+                if (victim) pool_close_session(p, victim, "evicted to make room");
+                if (occupied_count(p) >= p->cfg->max_sessions) return 0;
             }
             bool has_history = engine_request_has_history(r);
             session_spawn_t sp = {.model = r->model, .system = r->system, .effort = r->effort, .tools = r->tools,
@@ -272,7 +285,7 @@ static int pool_place(pool_t *p, pool_job_t *job, bool may_spawn, engine_error_t
             bool is_reminded = sp.resumes_tool_turn && r->tool_reminder;
             yyjson_doc *seed = is_reminded ? tool_choice_seed_messages(r->messages, r->tool_reminder) : NULL;
             if (is_reminded && !seed) {
-                *err = (engine_error_t){.kind = ENGINE_ERR_UNAVAILABLE, .http_status = 503, .message = "out of memory"};
+                *err = (engine_error_t){.kind = ENGINE_ERR_UNAVAILABLE, .message = "out of memory"};
                 return -1;
             }
             if (seed) sp.seed_messages = yyjson_doc_get_root(seed);
@@ -285,8 +298,7 @@ static int pool_place(pool_t *p, pool_job_t *job, bool may_spawn, engine_error_t
             return 1;
         }
     }
-    *err = (engine_error_t){.kind = ENGINE_ERR_CLI_FAILED, .http_status = 502,
-                            .message = "cannot hand the request to a Claude Code process"};
+    *err = (engine_error_t){.kind = ENGINE_ERR_CLI_FAILED, .message = "cannot hand the request to a Claude Code process"};
     return -1;
 }
 
@@ -313,7 +325,7 @@ static account_t *warm_account(pool_t *p) {
 static void pool_top_up(pool_t *p) {
     if (p->is_shutting_down || !p->env.cli->is_found || p->is_warm_delayed || p->queue_len) return;
     int target = p->cfg->warm_sessions < p->cfg->max_sessions ? p->cfg->warm_sessions : p->cfg->max_sessions;
-    if (warm_count(p) >= target || live_count(p) >= p->cfg->max_sessions) return;
+    if (warm_count(p) >= target || occupied_count(p) >= p->cfg->max_sessions) return;
     if (p->warm_failures) {
         uint64_t delay = 1000ull << (p->warm_failures < 7 ? p->warm_failures - 1 : 6);
         if (delay > POOL_WARM_BACKOFF_MAX_MS) delay = POOL_WARM_BACKOFF_MAX_MS;
@@ -322,7 +334,7 @@ static void pool_top_up(pool_t *p) {
         log_warn("pool.warm_backoff", "failures=%u delay_ms=%llu", p->warm_failures, (unsigned long long)delay);
         return;
     }
-    while (warm_count(p) < target && live_count(p) < p->cfg->max_sessions) {
+    while (warm_count(p) < target && occupied_count(p) < p->cfg->max_sessions) {
         engine_error_t err;
         account_t *account = warm_account(p);
         if (!account) return; /* every account rests */
@@ -368,13 +380,13 @@ static void pool_schedule(pool_t *p) {
 
 void pool_use_stdio(pool_t *p, session_t *failed) {
     p->ws_failed = failed;
-    p->env.ws = NULL;
+    p->env.transport = stdio_transport_maker(p->env.loop);
 }
 
 void pool_requeue(pool_t *p, pool_job_t *job) {
     job->session = NULL;
     if (p->is_shutting_down) {
-        engine_error_t err = {.kind = ENGINE_ERR_UNAVAILABLE, .http_status = 503, .message = "the proxy is shutting down"};
+        engine_error_t err = {.kind = ENGINE_ERR_UNAVAILABLE, .message = "the proxy is shutting down"};
         job->sink.on_error(job->sink_arg, &err);
         return;
     }
@@ -432,7 +444,7 @@ void pool_start(pool_t *p) { pool_top_up(p); }
 
 int pool_submit(pool_t *p, pool_job_t *job, engine_error_t *err) {
     if (p->is_shutting_down) {
-        *err = (engine_error_t){.kind = ENGINE_ERR_UNAVAILABLE, .http_status = 503, .message = "the proxy is shutting down"};
+        *err = (engine_error_t){.kind = ENGINE_ERR_UNAVAILABLE, .message = "the proxy is shutting down"};
         return -1;
     }
     job->session = NULL;
@@ -443,8 +455,7 @@ int pool_submit(pool_t *p, pool_job_t *job, engine_error_t *err) {
         static char msg[160];
         snprintf(msg, sizeof msg, "all %d Claude Code processes are busy and %zu requests are waiting",
                  p->cfg->max_sessions, p->queue_len);
-        *err = (engine_error_t){.kind = ENGINE_ERR_QUEUE_FULL, .http_status = 429,
-                                .retry_after_s = POOL_RETRY_AFTER_S, .message = msg};
+        *err = (engine_error_t){.kind = ENGINE_ERR_QUEUE_FULL, .retry_after_s = POOL_RETRY_AFTER_S, .message = msg};
         return -1;
     }
     job->deadline_ms = uv_now(p->env.loop) + (uint64_t)p->cfg->queue_timeout_ms;
@@ -480,7 +491,7 @@ void pool_shutdown(pool_t *p, void (*done)(void *arg), void *arg) {
     while (p->queue_head) {
         pool_job_t *job = p->queue_head;
         queue_remove(p, job);
-        engine_error_t err = {.kind = ENGINE_ERR_UNAVAILABLE, .http_status = 503, .message = "the proxy is shutting down"};
+        engine_error_t err = {.kind = ENGINE_ERR_UNAVAILABLE, .message = "the proxy is shutting down"};
         job->sink.on_error(job->sink_arg, &err);
     }
     uv_timer_stop(&p->queue_timer);

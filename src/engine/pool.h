@@ -1,7 +1,7 @@
 /*
  * The pool: which process runs which turn.
  *
- * - maxSessions caps live processes (warm, busy, waiting and idle; closing ones are on their way out);
+ * - maxSessions caps processes: warm, busy, waiting, idle, and closing ones until they are reaped;
  *   beyond it requests wait in a FIFO (maxQueue long, queueTimeoutMs at most) and then get 429.
  * - A request whose history equals what an idle session holds goes to that session: only the new user
  *   turn is sent (conversation reuse, by fingerprint).

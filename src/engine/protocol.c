@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/ndjson.h"
+#include "transport/ndjson.h"
 #include "util/json_depth.h"
 #include "util/utf8.h"
 
@@ -297,25 +297,13 @@ void proto_map_error(int status, const char *kind, const char *message, engine_e
     /* A known HTTP status decides; the CLI's error kind only stands in when there is none. */
     bool by_kind = status < 400;
 #define KIND_IS(k) (by_kind && !strcmp(kind, k))
-    *out = (engine_error_t){.kind = ENGINE_ERR_UPSTREAM, .http_status = 500, .message = message};
-    if (status == 400 || status == 413 || status == 422 || KIND_IS("invalid_request")) {
-        out->kind = ENGINE_ERR_INVALID_REQUEST;
-        out->http_status = status == 413 ? 413 : 400;
-    } else if (status == 401 || KIND_IS("authentication_failed")) {
-        out->kind = ENGINE_ERR_AUTHENTICATION;
-        out->http_status = 401;
-    } else if (status == 403 || KIND_IS("billing_error") || KIND_IS("permission_denied")) {
-        out->kind = ENGINE_ERR_PERMISSION;
-        out->http_status = 403;
-    } else if (status == 404 || KIND_IS("model_not_found")) {
-        out->kind = ENGINE_ERR_NOT_FOUND;
-        out->http_status = 404;
-    } else if (status == 429 || KIND_IS("rate_limit")) {
-        out->kind = ENGINE_ERR_RATE_LIMIT;
-        out->http_status = 429;
-    } else if (status == 529 || KIND_IS("overloaded")) {
-        out->kind = ENGINE_ERR_OVERLOADED;
-        out->http_status = 529;
-    }
+    *out = (engine_error_t){.kind = ENGINE_ERR_UPSTREAM, .upstream_status = status >= 400 && status <= 599 ? status : 0,
+                            .message = message};
+    if (status == 400 || status == 413 || status == 422 || KIND_IS("invalid_request")) out->kind = ENGINE_ERR_INVALID_REQUEST;
+    else if (status == 401 || KIND_IS("authentication_failed")) out->kind = ENGINE_ERR_AUTHENTICATION;
+    else if (status == 403 || KIND_IS("billing_error") || KIND_IS("permission_denied")) out->kind = ENGINE_ERR_PERMISSION;
+    else if (status == 404 || KIND_IS("model_not_found")) out->kind = ENGINE_ERR_NOT_FOUND;
+    else if (status == 429 || KIND_IS("rate_limit")) out->kind = ENGINE_ERR_RATE_LIMIT;
+    else if (status == 529 || KIND_IS("overloaded")) out->kind = ENGINE_ERR_OVERLOADED;
 #undef KIND_IS
 }

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "engine/ndjson.h"
+#include "transport/ndjson.h"
 #include "engine/process.h"
 #include "engine/protocol.h"
 #include "engine/session_internal.h"
@@ -17,7 +17,6 @@
 #include "engine/turn.h"
 #include "transport/stdio.h"
 #include "util/log.h"
-#include "web/metrics.h"
 
 /* ---- small helpers ---- */
 
@@ -93,7 +92,7 @@ void session_close(session_t *s, const char *reason) {
     if (s->state == SESSION_CLOSING) return;
     log_info("session.close", "session=%s pid=%d reason=\"%s\" turns=%d", s->id,
              s->process ? process_pid(s->process) : 0, reason, s->turns);
-    engine_error_t err = {.kind = ENGINE_ERR_UNAVAILABLE, .http_status = 503, .message = reason};
+    engine_error_t err = {.kind = ENGINE_ERR_UNAVAILABLE, .message = reason};
     sink_error(s, &err);
     /* A CLI parked on client tool calls answers them with an error on its way out and asks the model
      * again: stop its turn first. */
@@ -108,17 +107,17 @@ void session_close(session_t *s, const char *reason) {
 }
 
 /* A fault: the turn (if any) gets err, the session ends. */
-void session_fail(session_t *s, engine_error_kind_t kind, int status, const char *message) {
+void session_fail(session_t *s, engine_error_kind_t kind, const char *message) {
     if (s->state == SESSION_CLOSING) return;
-    if (kind == ENGINE_ERR_CLI_FAILED && s->metrics) metrics_count_crash(s->metrics);
-    log_warn("session.fail", "session=%s state=%s status=%d reason=\"%s\"", s->id, session_state_name(s->state),
-             status, message);
-    engine_error_t err = {.kind = kind, .http_status = status, .message = message};
+    if (kind == ENGINE_ERR_CLI_FAILED && s->env.observer.on_crash) s->env.observer.on_crash(s->env.observer.arg);
+    log_warn("session.fail", "session=%s state=%s kind=%s reason=\"%s\"", s->id, session_state_name(s->state),
+             engine_error_kind_name(kind), message);
+    engine_error_t err = {.kind = kind, .message = message};
     sink_error(s, &err);
     session_close(s, message);
 }
 
-void session_ws_failed(session_t *s, engine_error_kind_t kind, int status, const char *message) {
+void session_ws_failed(session_t *s, engine_error_kind_t kind, const char *message) {
     if (s->state == SESSION_CLOSING) return;
     if (s->env.on_ws_unreachable) s->env.on_ws_unreachable(s->env.ws_arg, s, message);
     if (s->has_sink && s->sink.on_bounced) {
@@ -127,7 +126,7 @@ void session_ws_failed(session_t *s, engine_error_kind_t kind, int status, const
         s->has_sink = false;
         s->sink.on_bounced(s->sink_arg);
     }
-    session_fail(s, kind, status, message);
+    session_fail(s, kind, message);
 }
 
 /* ---- timers ---- */
@@ -142,23 +141,23 @@ static void session_on_timer(uv_timer_t *t) {
     char msg[160];
     switch (s->timer_kind) {
     case TIMER_START:
-        if (s->env.ws && !s->is_connected) {
+        if (s->is_dialed && !s->is_connected) {
             snprintf(msg, sizeof msg, "the Claude Code CLI did not connect to the WebSocket within %llu ms",
                      (unsigned long long)session_ws_connect_ms(s));
-            session_ws_failed(s, ENGINE_ERR_TIMEOUT, 504, msg);
+            session_ws_failed(s, ENGINE_ERR_TIMEOUT, msg);
             break;
         }
         snprintf(msg, sizeof msg, "the Claude Code CLI did not start within %ld ms", s->env.cfg->start_timeout_ms);
-        session_fail(s, ENGINE_ERR_TIMEOUT, 504, msg);
+        session_fail(s, ENGINE_ERR_TIMEOUT, msg);
         break;
     case TIMER_STALL:
         snprintf(msg, sizeof msg, "the Claude Code CLI was silent for %ld ms", s->env.cfg->stall_timeout_ms);
-        session_fail(s, ENGINE_ERR_TIMEOUT, 504, msg);
+        session_fail(s, ENGINE_ERR_TIMEOUT, msg);
         break;
     case TIMER_TOOL: session_on_tool_timeout(s); break;
     case TIMER_IDLE: session_close(s, "idle timeout"); break;
     case TIMER_DRAIN: session_close(s, "interrupted turn did not end"); break;
-    case TIMER_EXIT_EOF: session_fail(s, ENGINE_ERR_CLI_FAILED, 502, "the Claude Code CLI exited"); break;
+    case TIMER_EXIT_EOF: session_fail(s, ENGINE_ERR_CLI_FAILED, "the Claude Code CLI exited"); break;
     case TIMER_NONE: break;
     }
 }
@@ -193,7 +192,7 @@ void session_drain(session_t *s) {
     if (s->state == SESSION_CLOSING || s->is_draining) return;
     s->is_draining = true;
     session_set_paused(s, false); /* the result line must be read */
-    if (s->metrics) metrics_count_interrupt(s->metrics);
+    if (s->env.observer.on_interrupt) s->env.observer.on_interrupt(s->env.observer.arg);
     if (!s->is_initialized || send_interrupt(s) != 0) {
         session_close(s, "turn abandoned");
         return;
@@ -309,7 +308,7 @@ void session_on_result(session_t *s, yyjson_val *root) {
     s->input_tokens += in;
     s->output_tokens += out;
     s->cost_usd += cost;
-    if (s->metrics) metrics_count_tokens(s->metrics, in, out, cost);
+    if (s->env.observer.on_tokens) s->env.observer.on_tokens(s->env.observer.arg, in, out, cost);
     account_count_usage(s->account, in, out, cost);
     if (s->is_draining) {
         session_close(s, "turn interrupted");
@@ -343,7 +342,7 @@ void session_on_result(session_t *s, yyjson_val *root) {
     yyjson_doc *msg = turn_stream_finish(s->stream, own ? yyjson_doc_get_root(own) : usage, &ts);
     yyjson_doc_free(own);
     if (!msg) {
-        session_fail(s, ENGINE_ERR_CLI_FAILED, 502, ts == TURN_STREAM_GONE ? "client gone" : "cannot assemble the answer");
+        session_fail(s, ENGINE_ERR_CLI_FAILED, ts == TURN_STREAM_GONE ? "client gone" : "cannot assemble the answer");
         return;
     }
     yyjson_val *m = yyjson_doc_get_root(msg);
@@ -374,7 +373,7 @@ void session_on_cut(session_t *s) {
     if (is_attached && msg) {
         sink.on_done(arg, yyjson_doc_get_root(msg));
     } else if (is_attached) {
-        engine_error_t err = {.kind = ENGINE_ERR_CLI_FAILED, .http_status = 502, .message = "cannot assemble the answer"};
+        engine_error_t err = {.kind = ENGINE_ERR_CLI_FAILED, .message = "cannot assemble the answer"};
         sink.on_error(arg, &err);
     }
     yyjson_doc_free(msg);
@@ -425,7 +424,6 @@ session_t *session_spawn(const session_env_t *env, const session_spawn_t *sp, co
     session_t *s = calloc(1, sizeof *s);
     if (!s) goto oom;
     s->env = *env;
-    s->metrics = env->metrics;
     s->owner = *owner;
     s->state = SESSION_STARTING;
     s->is_warm = sp->is_warm;
@@ -461,18 +459,18 @@ session_t *session_spawn(const session_env_t *env, const session_spawn_t *sp, co
     }
     log_info("session.spawn", "session=%s pid=%d account=%s model=%s warm=%d seeded=%zu transport=%s", s->id,
              process_pid(s->process), account_name(s->account), s->model, sp->is_warm, sp->seed_count,
-             env->ws ? "websocket" : "stdio");
+             env->transport.name);
     return s;
 oom_free:
     free(s);
 oom:
-    *err = (engine_error_t){.kind = ENGINE_ERR_UNAVAILABLE, .http_status = 503, .message = "out of memory"};
+    *err = (engine_error_t){.kind = ENGINE_ERR_UNAVAILABLE, .message = "out of memory"};
     return NULL;
 fail_setup:
     snprintf(msg, sizeof msg, "out of memory");
 fail_msg:
     log_error("session.spawn_failed", "session=%s error=\"%s\"", s->id, msg);
-    *err = (engine_error_t){.kind = ENGINE_ERR_UNAVAILABLE, .http_status = 503, .message = msg};
+    *err = (engine_error_t){.kind = ENGINE_ERR_UNAVAILABLE, .message = msg};
     s->owner = (session_owner_t){0}; /* never announced: the owner hears nothing */
     s->state = SESSION_CLOSING;
     if (s->transport) transport_close(s->transport);

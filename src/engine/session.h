@@ -27,7 +27,7 @@
 #include "engine/engine.h"
 #include "engine/fingerprint.h"
 #include "engine/request.h"
-#include "transport/websocket.h"
+#include "transport/transport.h"
 
 /* How long an interrupted turn may take to report its result before the process is ended anyway. */
 #define SESSION_DRAIN_MS 5000
@@ -70,8 +70,8 @@ typedef struct {
     const config_t *cfg;
     const cli_info_t *cli;
     char *const *base_env;
-    ws_server_t *ws;          /* the WebSocket transport's server; NULL = stdio */
-    metrics_t *metrics;       /* may be NULL */
+    transport_maker_t transport; /* makes each session's channel (stdio or WebSocket) */
+    engine_observer_t observer; /* hooks may be NULL */
     const char *config_dir;   /* the children's CLAUDE_CONFIG_DIR */
     const char *sessions_dir; /* <stateDir>/sessions: private homes and working directories */
     void (*on_reaped)(void *arg); /* a child is gone (the engine counts them for shutdown) */

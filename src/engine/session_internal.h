@@ -21,7 +21,6 @@ typedef enum {
 struct session_s {
     session_env_t env;
     session_owner_t owner;
-    metrics_t *metrics;
     session_state_t state;
     char id[17];
     char *model, *effort, *client;
@@ -39,6 +38,7 @@ struct session_s {
     char init_id[32];
     unsigned control_seq;
     bool is_connected; /* the transport opened (a WebSocket CLI connected) */
+    bool is_dialed;    /* the CLI dials in to its transport (transport_launch_t.is_dialed) */
     bool is_init_sent, is_initialized, is_warm, is_draining, is_doomed, is_finished, saw_first_line, is_paused;
     /* the turn */
     session_sink_t sink;
@@ -67,9 +67,9 @@ void session_set_timer(session_t *s, session_timer_t kind, uint64_t ms);
 uint64_t session_ws_connect_ms(const session_t *s);
 /* Send a line we built (takes it, even on failure). */
 int session_send(session_t *s, char *line, size_t len);
-void session_fail(session_t *s, engine_error_kind_t kind, int status, const char *message);
+void session_fail(session_t *s, engine_error_kind_t kind, const char *message);
 /* A WebSocket CLI never connected: stdio from now on, the turn (if any) goes back to the pool, s ends. */
-void session_ws_failed(session_t *s, engine_error_kind_t kind, int status, const char *message);
+void session_ws_failed(session_t *s, engine_error_kind_t kind, const char *message);
 void session_drain(session_t *s);
 void session_on_result(session_t *s, yyjson_val *root);
 void session_on_cut(session_t *s);

@@ -6,12 +6,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "engine/ndjson.h"
+#include "transport/ndjson.h"
 #include "engine/protocol.h"
 #include "engine/session_internal.h"
-#include "transport/stdio.h"
 #include "util/log.h"
-#include "web/metrics.h"
 
 #define CLIENT_TOOL_PREFIX "mcp__client__"
 
@@ -77,7 +75,7 @@ static void on_control_response(session_t *s, const proto_line_t *l) {
     if (!is_ok) {
         char msg[256];
         snprintf(msg, sizeof msg, "the Claude Code CLI refused initialize: %.200s", error);
-        session_fail(s, ENGINE_ERR_CLI_FAILED, 502, msg);
+        session_fail(s, ENGINE_ERR_CLI_FAILED, msg);
         return;
     }
     s->is_initialized = true;
@@ -94,7 +92,7 @@ static void on_turn_status(session_t *s, turn_stream_status_t status) {
     case TURN_STREAM_CUT: session_on_cut(s); break;
     case TURN_STREAM_GONE: session_drain(s); break;
     case TURN_STREAM_FAILED:
-        session_fail(s, ENGINE_ERR_CLI_FAILED, 502, "the answer is larger than the proxy keeps");
+        session_fail(s, ENGINE_ERR_CLI_FAILED, "the answer is larger than the proxy keeps");
         break;
     }
 }
@@ -164,14 +162,15 @@ static void session_on_line(void *arg, const char *line, size_t len) {
     if (s->state == SESSION_CLOSING) return;
     if (!s->saw_first_line) {
         s->saw_first_line = true;
-        if (s->metrics) metrics_count_spawn(s->metrics, (double)(uv_now(s->env.loop) - s->spawn_ms));
+        if (s->env.observer.on_spawn)
+            s->env.observer.on_spawn(s->env.observer.arg, (double)(uv_now(s->env.loop) - s->spawn_ms));
     }
     proto_line_t l;
     proto_parse_line(line, len, &l);
     if (l.kind == PROTO_GARBAGE) {
         log_garbage(s, line, len);
         if (s->garbage_lines > SESSION_MAX_GARBAGE_LINES)
-            session_fail(s, ENGINE_ERR_CLI_FAILED, 502, "the Claude Code CLI wrote garbage");
+            session_fail(s, ENGINE_ERR_CLI_FAILED, "the Claude Code CLI wrote garbage");
         return;
     }
     /* Silence is what times out, not length: every line during a turn restarts the clock. */
@@ -215,7 +214,7 @@ static void session_on_closed(void *arg, int reason) {
     const char *why = reason == -EMSGSIZE ? "the Claude Code CLI wrote a line over the size limit"
                     : process_is_running(s->process) ? "the Claude Code CLI closed its output"
                                                      : "the Claude Code CLI exited";
-    session_fail(s, ENGINE_ERR_CLI_FAILED, 502, why);
+    session_fail(s, ENGINE_ERR_CLI_FAILED, why);
 }
 
 static void session_on_exit(void *arg, int64_t status, int signal);
@@ -268,17 +267,12 @@ static char *const *resume_env(char *const *base) {
 
 int session_start_process(session_t *s, const char *resume_id) {
     transport_events_t ev = {.on_line = session_on_line, .on_open = session_on_open, .on_closed = session_on_closed};
-    char url[WS_URL_MAX], token[WS_TOKEN_MAX];
-    uv_stdio_container_t in = {.flags = UV_IGNORE}, out = {.flags = UV_IGNORE};
-    if (s->env.ws) {
-        s->transport = ws_server_expect(s->env.ws, &ev, s, url, sizeof url, token, sizeof token);
-    } else {
-        s->transport = stdio_transport_new(s->env.loop, NDJSON_MAX_LINE_DEFAULT, &ev, s);
-        if (s->transport) stdio_transport_containers(s->transport, &in, &out);
-    }
+    transport_launch_t tl;
+    s->transport = transport_open(&s->env.transport, &ev, s, &tl);
     if (!s->transport) return UV_ENOMEM;
+    s->is_dialed = tl.is_dialed;
     cli_launch_t launch = {.mode = s->env.cfg->mode, .model = s->model, .effort = s->effort,
-                           .resume_id = resume_id, .sdk_url = s->env.ws ? url : NULL};
+                           .resume_id = resume_id, .sdk_url = *tl.sdk_url ? tl.sdk_url : NULL};
     char prompt_path[4096];
     int prc = session_prompt_file(s, &launch, prompt_path, sizeof prompt_path);
     if (prc) return prc;
@@ -287,7 +281,7 @@ int session_start_process(session_t *s, const char *resume_id) {
     char *const *resume_base = s->resumes_tool_turn && account_base ? resume_env(account_base) : NULL;
     char **envv = account_base && (!s->resumes_tool_turn || resume_base)
                       ? cli_build_env(resume_base ? resume_base : account_base, s->home, s->config_dir,
-                                      s->env.ws ? token : NULL)
+                                      *tl.access_token ? tl.access_token : NULL)
                       : NULL;
     free((void *)resume_base);
     free(account_base);
@@ -298,8 +292,8 @@ int session_start_process(session_t *s, const char *resume_id) {
             .argv = argv,
             .env = envv,
             .cwd = s->cwd,
-            .stdio_in = in,
-            .stdio_out = out,
+            .stdio_in = tl.stdio_in,
+            .stdio_out = tl.stdio_out,
             .log_id = s->id,
             .term_grace_ms = SESSION_KILL_GRACE_MS,
             .on_exit = session_on_exit,
@@ -312,8 +306,8 @@ int session_start_process(session_t *s, const char *resume_id) {
     cli_strv_free(argv);
     cli_strv_free(envv);
     if (rc) return rc;
-    if (!s->env.ws) stdio_transport_start(s->transport);
-    else session_set_timer(s, TIMER_START, session_ws_connect_ms(s)); /* until it connects */
+    (void)transport_start(s->transport);
+    if (s->is_dialed) session_set_timer(s, TIMER_START, session_ws_connect_ms(s)); /* until it connects */
     return 0;
 }
 
@@ -325,19 +319,19 @@ static void session_on_exit(void *arg, int64_t status, int signal) {
         session_finish_after_exit(s);
         return;
     }
-    if (s->env.ws && !s->is_connected) {
+    if (s->is_dialed && !s->is_connected) {
         /* e.g. a CLI that refuses a loopback --sdk-url (2.1.121 and later) */
         char msg[160];
         snprintf(msg, sizeof msg, "the Claude Code CLI exited (status %d, signal %d) before connecting to the WebSocket",
                  s->exit_status, s->term_signal);
-        session_ws_failed(s, ENGINE_ERR_CLI_FAILED, 502, msg);
+        session_ws_failed(s, ENGINE_ERR_CLI_FAILED, msg);
         return;
     }
     /* Output may still be in the pipe: let EOF end the session, unless EOF never comes (a grandchild
      * holding the pipe). */
-    if (s->transport && !s->env.ws) {
+    if (s->transport && !s->is_dialed) {
         session_set_timer(s, TIMER_EXIT_EOF, SESSION_EXIT_EOF_MS);
         return;
     }
-    session_fail(s, ENGINE_ERR_CLI_FAILED, 502, "the Claude Code CLI exited");
+    session_fail(s, ENGINE_ERR_CLI_FAILED, "the Claude Code CLI exited");
 }

@@ -53,7 +53,7 @@ void session_check_tool_stop(session_t *s) {
     yyjson_doc *msg = own_usage ? turn_stream_finish(s->stream, yyjson_doc_get_root(own_usage), &ts) : NULL;
     yyjson_doc_free(own_usage);
     if (!msg) {
-        session_fail(s, ENGINE_ERR_CLI_FAILED, 502, "cannot assemble the answer");
+        session_fail(s, ENGINE_ERR_CLI_FAILED, "cannot assemble the answer");
         return;
     }
     yyjson_val *m = yyjson_doc_get_root(msg);

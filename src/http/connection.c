@@ -290,7 +290,7 @@ static void default_error(http_exchange_t *ex, int status, const char *message) 
     yyjson_mut_doc_free(doc);
 }
 
-/* Errors after a complete head go to the error handler, in the route's dialect; the connection then ends
+/* Errors after a complete head go to the error handler, which shapes them for the route; the connection then ends
  * because the rest of the body cannot be trusted to frame the next request. */
 static void fail_request(http_conn_t *c, int status, const char *message) {
     http_server_t *srv = c->srv;

@@ -112,12 +112,3 @@ route_match_t router_match(const router_t *r, const char *method, const char *pa
         if (specificity(&r->entries[i], path)) allow_add(allow, allow_len, r->entries[i].method);
     return ROUTE_METHOD_NOT_ALLOWED;
 }
-
-static bool has_prefix(const char *s, const char *prefix) { return strncmp(s, prefix, strlen(prefix)) == 0; }
-
-api_dialect_t router_dialect_for_path(const char *path) {
-    if (!path) return DIALECT_PLAIN;
-    if (has_prefix(path, "/v1/messages")) return DIALECT_ANTHROPIC;
-    if (has_prefix(path, "/v1/chat/completions") || has_prefix(path, "/v1/completions")) return DIALECT_OPENAI;
-    return DIALECT_PLAIN;
-}

@@ -5,15 +5,12 @@
 
 #include "http/server.h"
 
-/* Which API's error shape a path speaks. */
-typedef enum { DIALECT_PLAIN, DIALECT_ANTHROPIC, DIALECT_OPENAI } api_dialect_t;
-
 typedef struct {
     const char *method;  /* "GET", "POST", ... */
     const char *pattern; /* exact path, or a prefix ending in '*' (e.g. "/v1/models/" followed by a star) */
     http_handler_fn handler;
     void *ctx;
-    api_dialect_t dialect;
+    int dialect;         /* the handler layer's label for the route (api_dialect_t); the router only carries it */
     bool is_public;      /* served without the proxy's API key (/health, /, static) */
 } route_t;
 
@@ -27,7 +24,5 @@ int router_add(router_t *r, const route_t *route);
 /* On ROUTE_METHOD_NOT_ALLOWED, allow gets the methods the path accepts ("GET, POST"). */
 route_match_t router_match(const router_t *r, const char *method, const char *path, const route_t **out,
                            char *allow, size_t allow_len);
-/* The dialect for a path no route matched (for 404/405 bodies). */
-api_dialect_t router_dialect_for_path(const char *path);
 
 #endif

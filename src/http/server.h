@@ -47,7 +47,7 @@ typedef struct {
 
 typedef void (*http_observer_fn)(const http_exchange_summary_t *summary, void *ctx);
 /* Answers errors the server detects after a request head was parsed (413 body too large, 400 bad body
- * encoding), so they come in the route's dialect. Must finish ex. */
+ * encoding), so they come in the route's shape. Must finish ex. */
 typedef void (*http_error_fn)(http_exchange_t *ex, int status, const char *message, void *ctx);
 
 http_limits_t http_limits_default(void);

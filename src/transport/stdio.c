@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/ndjson.h"
+#include "transport/ndjson.h"
 #include "util/log.h"
 
 typedef enum { STDIO_NEW, STDIO_OPEN, STDIO_ENDED, STDIO_CLOSING } stdio_state_t;
@@ -151,6 +151,7 @@ static const transport_ops_t stdio_ops = {
     .send_line = stdio_send_line,
     .set_paused = stdio_set_paused,
     .close = stdio_close,
+    .start = stdio_transport_start,
 };
 
 transport_t *stdio_transport_new(uv_loop_t *loop, size_t max_line, const transport_events_t *events, void *arg) {
@@ -182,4 +183,14 @@ int stdio_transport_start(transport_t *base) {
     stdio_transport_t *t = (stdio_transport_t *)base;
     if (t->state != STDIO_NEW) return -EINVAL;
     return uv_idle_start(&t->kick_idle, stdio_on_kick);
+}
+
+static transport_t *stdio_open(void *loop, const transport_events_t *events, void *arg, transport_launch_t *launch) {
+    transport_t *t = stdio_transport_new(loop, NDJSON_MAX_LINE_DEFAULT, events, arg);
+    if (t) stdio_transport_containers(t, &launch->stdio_in, &launch->stdio_out);
+    return t;
+}
+
+transport_maker_t stdio_transport_maker(uv_loop_t *loop) {
+    return (transport_maker_t){.name = "stdio", .open = stdio_open, .ctx = loop};
 }

@@ -21,7 +21,9 @@
 
 transport_t *stdio_transport_new(uv_loop_t *loop, size_t max_line, const transport_events_t *events, void *arg);
 void stdio_transport_containers(transport_t *t, uv_stdio_container_t *in, uv_stdio_container_t *out);
-/* Call once after a successful spawn. If the spawn failed, just transport_close. */
+/* Call once after a successful spawn (transport_start does). If the spawn failed, just transport_close. */
 int stdio_transport_start(transport_t *t);
+/* A maker of stdio transports with NDJSON_MAX_LINE_DEFAULT lines. */
+transport_maker_t stdio_transport_maker(uv_loop_t *loop);
 
 #endif

@@ -155,6 +155,16 @@ transport_t *ws_server_expect(ws_server_t *s, const transport_events_t *events, 
     return &ss->transport;
 }
 
+static transport_t *ws_open(void *server, const transport_events_t *events, void *arg, transport_launch_t *launch) {
+    launch->is_dialed = true;
+    return ws_server_expect(server, events, arg, launch->sdk_url, sizeof launch->sdk_url, launch->access_token,
+                            sizeof launch->access_token);
+}
+
+transport_maker_t ws_server_maker(ws_server_t *s) {
+    return (transport_maker_t){.name = "websocket", .open = ws_open, .ctx = s};
+}
+
 bool ws_session_token_matches(const ws_session_t *s, const char *token, size_t len) {
     return ws_token_matches(s->token_digest, token, len);
 }

@@ -38,8 +38,8 @@ typedef struct {
     uint16_t close_code;         /* sent when we end a session: the CLI exits on 4001, retries on 1000 */
 } ws_limits_t;
 
-#define WS_URL_MAX 128   /* "ws://127.0.0.1:65535/session/<32 hex>" fits */
-#define WS_TOKEN_MAX 64  /* 32 random bytes, base64url: 43 chars + NUL */
+#define WS_URL_MAX TRANSPORT_URL_MAX
+#define WS_TOKEN_MAX TRANSPORT_TOKEN_MAX
 
 /* 64 MiB frames and messages (a tool result or image line can be megabytes), 128 MiB send queue,
  * 10 s handshake, 5 s reconnect window, close code 4001. */
@@ -57,6 +57,9 @@ int ws_server_port(const ws_server_t *s);
  * (url_len < WS_URL_MAX, token_len < WS_TOKEN_MAX). The caller ends it with transport_close. */
 transport_t *ws_server_expect(ws_server_t *s, const transport_events_t *events, void *arg, char *url_out,
                               size_t url_len, char *token_out, size_t token_len);
+
+/* A maker whose transports are registrations with s (the launch gets the URL and token; is_dialed). */
+transport_maker_t ws_server_maker(ws_server_t *s);
 
 /* Registrations still alive get on_closed(-ECANCELED) (their transport_t stays valid until
  * transport_close). on_closed(arg) runs once every socket is closed; then s is freed. */

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/clock.h"
 #include "web/metrics_internal.h"
 
 const char *const metrics_endpoint_names[EP_COUNT] = {
@@ -31,11 +32,7 @@ metrics_t *metrics_new(void) { return calloc(1, sizeof(metrics_t)); }
 
 void metrics_free(metrics_t *m) { free(m); }
 
-int64_t metrics_now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+int64_t metrics_now_ms(void) { return clock_wall_ms(); }
 
 metrics_endpoint_t metrics_classify_path(const char *path) {
     if (!path) return EP_OTHER;
@@ -148,6 +145,16 @@ void metrics_count_tokens(metrics_t *m, int64_t input_tokens, int64_t output_tok
     if (input_tokens > 0) m->input_tokens += input_tokens;
     if (output_tokens > 0) m->output_tokens += output_tokens;
     if (cost_usd > 0) m->cost_usd += cost_usd;
+}
+
+static void observe_spawn(void *m, double spawn_ms) { metrics_count_spawn(m, spawn_ms); }
+static void observe_crash(void *m) { metrics_count_crash(m); }
+static void observe_interrupt(void *m) { metrics_count_interrupt(m); }
+static void observe_tokens(void *m, int64_t in, int64_t out, double cost) { metrics_count_tokens(m, in, out, cost); }
+
+engine_observer_t metrics_engine_observer(metrics_t *m) {
+    return (engine_observer_t){.on_spawn = observe_spawn, .on_crash = observe_crash,
+                               .on_interrupt = observe_interrupt, .on_tokens = observe_tokens, .arg = m};
 }
 
 void metrics_note_model(metrics_t *m, const char *request_id, const char *model) {

@@ -15,7 +15,8 @@ void metrics_free(metrics_t *m);
 
 /* HTTP side: one call per finished exchange (an http_observer_fn). */
 void metrics_observe_exchange(const http_exchange_summary_t *summary, void *metrics);
-/* Engine side. */
+/* Engine side: the counters below, as the engine's observer hooks (arg = m). */
+engine_observer_t metrics_engine_observer(metrics_t *m);
 void metrics_count_spawn(metrics_t *m, double spawn_ms);
 void metrics_count_crash(metrics_t *m);
 void metrics_count_interrupt(metrics_t *m);

@@ -22,9 +22,10 @@
 #include <uv.h>
 #include <yyjson.h>
 
+#include "api/errors.h"
 #include "config.h"
 #include "engine/engine.h"
-#include "engine/ndjson.h"
+#include "transport/ndjson.h"
 #include "util/log.h"
 
 #define MAX_TURNS 4096
@@ -188,7 +189,9 @@ static void print_error(const char *id, const engine_error_t *err) {
     yyjson_mut_obj_add_strcpy(doc, root, "id", id);
     yyjson_mut_val *e = yyjson_mut_obj(doc);
     yyjson_mut_obj_add_str(doc, e, "kind", kind_name(err->kind));
-    yyjson_mut_obj_add_int(doc, e, "status", err->http_status);
+    api_error_t client; /* the status a client would get */
+    api_error_from_engine(err, &client);
+    yyjson_mut_obj_add_int(doc, e, "status", client.status);
     yyjson_mut_obj_add_int(doc, e, "retry_after_s", err->retry_after_s);
     yyjson_mut_obj_add_strcpy(doc, e, "message", err->message ? err->message : "");
     yyjson_mut_obj_add_val(doc, root, "error", e);

@@ -9,7 +9,8 @@
  * Environment (the engine passes its children a filtered environment, so tests set these in a wrapper
  * script, see tests/integration/lib/fake-cli.mjs):
  *   FAKE_CLI_MODE     start-up behaviour: normal (default) | never_ready (reads, never answers) |
- *                     exit_at_start (exits 3 at once) | stubborn (ignores SIGTERM and stdin EOF)
+ *                     exit_at_start (exits 3 at once) | stubborn (ignores SIGTERM and stdin EOF) |
+ *                     slow_exit (takes 300 ms to exit after stdin EOF, as a real CLI takes a while)
  *   FAKE_CLI_ONCE     a file: only the first process to create it takes FAKE_CLI_MODE, later ones are normal
  *   FAKE_CLI_LOG      a file: a JSON line per process start {"pid","argv","sdk_url","token"} and per line
  *                     read {"pid","in":type,"subtype","text"}
@@ -216,6 +217,10 @@ static void emit_garbage(void) {
 /* ---- input ---- */
 
 static void on_eof(void) {
+    if (!strcmp(g.mode, "slow_exit")) {
+        struct timespec linger = {.tv_nsec = 300 * 1000000L};
+        nanosleep(&linger, NULL);
+    }
     if (!g.is_stubborn) exit(0);
     for (;;) pause(); /* only SIGKILL ends us */
 }

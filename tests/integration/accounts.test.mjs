@@ -97,7 +97,10 @@ describe('three API-key accounts', { skip }, () => {
       const r = await post(proxy, '/v1/messages', follow);
       assert.equal(r.status, 200, r.text);
       assert.equal(textOf(r), `again ${i}`);
-      // A history no session holds (another reply): seeded into a new process, on the same account.
+      assert.deepEqual(answeredBy(from), [f.account]);
+      // A history no session holds (another reply): seeded into a new process, on the same account (one
+      // conversation per account is enough: each costs a spawn).
+      if (firsts.findIndex((x) => x.account === f.account) !== i) continue;
       const seeded = message([...f.body.messages, { role: 'assistant', content: 'a reply nobody holds' },
         { role: 'user', content: `[[say:seeded ${i}]]` }]);
       const s = await post(proxy, '/v1/messages', seeded);
@@ -318,6 +321,9 @@ describe('oauthToken accounts rest until the reset their rate_limit_event gives'
     assert.equal(out.moved.status, 200);
     assert.equal(out.moved.text, 'moved');
     assert.deepEqual(out.moved.by, [out.home, out.home === 'x' ? 'y' : 'x']);
+    // The answer carries the serving account's rate-limit state, not the one that failed over.
+    assert.equal(out.moved.unifiedStatus, 'allowed');
+    assert.equal(out.all.unifiedStatus, 'rejected');
     assert.equal(out.homeAfter.limited, true);
     assert.equal(out.homeAfter.limitedUntil, out.resetHome * 1000, 'rests until the reset the CLI reported');
     assert.equal(out.homeAfter.limitReason, 'rate_limit');

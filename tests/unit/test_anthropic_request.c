@@ -271,32 +271,32 @@ static void field_wording_per_dialect(void **state) {
 static void engine_errors_map_to_client_errors(void **state) {
     (void)state;
     api_error_t out;
-    api_error_from_engine(&(engine_error_t){.kind = ENGINE_ERR_NOT_FOUND, .http_status = 404, .message = "no such model"}, &out);
+    api_error_from_engine(&(engine_error_t){.kind = ENGINE_ERR_NOT_FOUND, .upstream_status = 404, .message = "no such model"}, &out);
     assert_int_equal(out.status, 404);
     assert_int_equal(out.kind, API_ERR_NOT_FOUND);
     assert_string_equal(out.code, "model_not_found");
     assert_string_equal(out.message, "no such model");
-    api_error_from_engine(&(engine_error_t){.kind = ENGINE_ERR_RATE_LIMIT, .http_status = 429, .retry_after_s = 7}, &out);
+    api_error_from_engine(&(engine_error_t){.kind = ENGINE_ERR_RATE_LIMIT, .upstream_status = 429, .retry_after_s = 7}, &out);
     assert_int_equal(out.status, 429);
     assert_int_equal(out.kind, API_ERR_RATE_LIMIT);
     assert_int_equal(out.retry_after_s, 7);
     assert_non_null(out.message);
     /* The CLI does not pass the upstream's retry-after on: a 429 still tells the client when to retry. */
-    api_error_from_engine(&(engine_error_t){.kind = ENGINE_ERR_RATE_LIMIT, .http_status = 429}, &out);
+    api_error_from_engine(&(engine_error_t){.kind = ENGINE_ERR_RATE_LIMIT, .upstream_status = 429}, &out);
     assert_int_equal(out.retry_after_s, API_RETRY_AFTER_DEFAULT_S);
     api_error_from_engine(&(engine_error_t){.kind = ENGINE_ERR_OVERLOADED}, &out);
     assert_int_equal(out.retry_after_s, 0);
     assert_int_equal(out.status, 529);
     assert_int_equal(out.kind, API_ERR_OVERLOADED);
-    api_error_from_engine(&(engine_error_t){.kind = ENGINE_ERR_CLI_FAILED, .http_status = 502, .message = ""}, &out);
+    api_error_from_engine(&(engine_error_t){.kind = ENGINE_ERR_CLI_FAILED, .message = ""}, &out);
     assert_int_equal(out.status, 502);
     assert_int_equal(out.kind, API_ERR_API);
     assert_string_equal(out.message, "the Claude CLI failed");
-    api_error_from_engine(&(engine_error_t){.kind = ENGINE_ERR_AUTHENTICATION, .http_status = 401}, &out);
+    api_error_from_engine(&(engine_error_t){.kind = ENGINE_ERR_AUTHENTICATION, .upstream_status = 401}, &out);
     assert_int_equal(out.kind, API_ERR_AUTHENTICATION);
-    api_error_from_engine(&(engine_error_t){.kind = ENGINE_ERR_TIMEOUT, .http_status = 504}, &out);
+    api_error_from_engine(&(engine_error_t){.kind = ENGINE_ERR_TIMEOUT}, &out);
     assert_int_equal(out.kind, API_ERR_TIMEOUT);
-    api_error_from_engine(&(engine_error_t){.kind = ENGINE_ERR_INVALID_REQUEST, .http_status = 400, .message = "x"}, &out);
+    api_error_from_engine(&(engine_error_t){.kind = ENGINE_ERR_INVALID_REQUEST, .upstream_status = 400, .message = "x"}, &out);
     assert_int_equal(out.status, 400);
     assert_null(out.code);
 }

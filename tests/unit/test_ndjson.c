@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "engine/ndjson.h"
+#include "transport/ndjson.h"
 #include "engine/protocol.h"
 
 typedef struct {

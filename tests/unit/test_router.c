@@ -1,4 +1,4 @@
-/* Routing: exact and prefix patterns, the most specific match, 405 with its Allow list, dialects by path. */
+/* Routing: exact and prefix patterns, the most specific match, 405 with its Allow list. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,8 +20,8 @@ static router_t *sample_router(void) {
         {.method = "GET", .pattern = "/health", .handler = h_a, .is_public = true},
         {.method = "GET", .pattern = "/v1/models", .handler = h_a},
         {.method = "GET", .pattern = "/v1/models/*", .handler = h_b},
-        {.method = "POST", .pattern = "/v1/messages", .handler = h_a, .dialect = DIALECT_ANTHROPIC},
-        {.method = "POST", .pattern = "/v1/messages/count_tokens", .handler = h_b, .dialect = DIALECT_ANTHROPIC},
+        {.method = "POST", .pattern = "/v1/messages", .handler = h_a},
+        {.method = "POST", .pattern = "/v1/messages/count_tokens", .handler = h_b},
         {.method = "GET", .pattern = "/auth/*", .handler = h_a},
         {.method = "POST", .pattern = "/auth/login", .handler = h_c},
         {.method = "DELETE", .pattern = "/auth/*", .handler = h_b},
@@ -114,19 +114,6 @@ static void routes_are_copied(void **state) {
     router_free(r);
 }
 
-static void dialect_follows_the_path(void **state) {
-    assert_int_equal(router_dialect_for_path("/v1/messages"), DIALECT_ANTHROPIC);
-    assert_int_equal(router_dialect_for_path("/v1/messages/count_tokens"), DIALECT_ANTHROPIC);
-    assert_int_equal(router_dialect_for_path("/v1/messages/batches/x"), DIALECT_ANTHROPIC);
-    assert_int_equal(router_dialect_for_path("/v1/chat/completions"), DIALECT_OPENAI);
-    assert_int_equal(router_dialect_for_path("/v1/chat/completions/abc"), DIALECT_OPENAI);
-    assert_int_equal(router_dialect_for_path("/v1/completions"), DIALECT_OPENAI);
-    assert_int_equal(router_dialect_for_path("/v1/models"), DIALECT_PLAIN);
-    assert_int_equal(router_dialect_for_path("/health"), DIALECT_PLAIN);
-    assert_int_equal(router_dialect_for_path("/"), DIALECT_PLAIN);
-    assert_int_equal(router_dialect_for_path(NULL), DIALECT_PLAIN);
-}
-
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(exact_pattern_matches_only_its_path),
@@ -136,7 +123,6 @@ int main(void) {
         cmocka_unit_test(head_is_served_by_get_routes),
         cmocka_unit_test(unknown_path_is_404),
         cmocka_unit_test(routes_are_copied),
-        cmocka_unit_test(dialect_follows_the_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,7 +16,8 @@ const proxy = await startProxy({
 const post = async (body) => {
   const res = await fetch(`${proxy.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 100, ...body }) });
-  return { status: res.status, retryAfter: res.headers.get('retry-after'), json: await res.json() };
+  return { status: res.status, retryAfter: res.headers.get('retry-after'),
+    unifiedStatus: res.headers.get('anthropic-ratelimit-unified-status'), json: await res.json() };
 };
 const health = async () => (await fetch(`${proxy.url}/health`)).json();
 try {
@@ -31,14 +32,16 @@ try {
   const from = up.turns().length;
   const moved = await post({ messages: [{ role: 'user', content: '[[say:one]] oauth conversation' },
     { role: 'assistant', content: 'not held' }, { role: 'user', content: '[[say:moved]]' }] });
-  out.moved = { status: moved.status, text: moved.json.content?.[0]?.text, by: up.turns().slice(from).map((t) => NAME_OF[t.credential]) };
+  out.moved = { status: moved.status, text: moved.json.content?.[0]?.text, unifiedStatus: moved.unifiedStatus,
+    by: up.turns().slice(from).map((t) => NAME_OF[t.credential]) };
   out.homeAfter = (await health()).accounts.find((a) => a.name === home);
   out.resetHome = resetHome;
   // The other one too, resetting sooner: every account rests, retry-after is the earlier reset.
   const resetOther = Math.floor(Date.now() / 1000) + 1800;
   up.limit(TOKENS[other], 429, { resetAt: resetOther });
   const all = await post({ messages: [{ role: 'user', content: '[[say:none]] a new oauth conversation' }] });
-  out.all = { status: all.status, retryAfter: Number(all.retryAfter), type: all.json.error?.type };
+  out.all = { status: all.status, retryAfter: Number(all.retryAfter), type: all.json.error?.type,
+    unifiedStatus: all.unifiedStatus };
   out.resetOther = resetOther;
   out.otherAfter = (await health()).accounts.find((a) => a.name === other);
   out.requestsWithoutToken = up.requests.filter((r) => !NAME_OF[r.credential]).length;

@@ -2,8 +2,8 @@
  * NDJSON line splitter: bytes in (any chunking), complete lines out. A line longer than the limit fails
  * the stream (the caller ends the session), so a runaway child cannot make us buffer without bound.
  */
-#ifndef CWP_ENGINE_NDJSON_H
-#define CWP_ENGINE_NDJSON_H
+#ifndef CWP_TRANSPORT_NDJSON_H
+#define CWP_TRANSPORT_NDJSON_H
 #include <stdbool.h>
 #include <stddef.h>
 

@@ -1,4 +1,4 @@
-#include "engine/ndjson.h"
+#include "transport/ndjson.h"
 
 #include <errno.h>
 #include <string.h>

@@ -1,0 +1,80 @@
+// maxSessions under abort churn: 60 streamed requests whose clients hang up after the first event, 10 at
+// a time, maxSessions 4, on fake CLIs that take 300 ms to exit once told to go (as real ones take their time):
+// processes on their way out count until they are reaped:
+// at no moment do more than maxSessions children live, and the proxy still answers afterwards.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const SOURCE_DIR = process.env.SOURCE_DIR || path.resolve(import.meta.dirname, '../..');
+const { startProxy } = await import(path.join(SOURCE_DIR, 'tests/integration/lib/proxy.mjs'));
+const { fakeCli } = await import(path.join(SOURCE_DIR, 'tests/integration/lib/fake-cli.mjs'));
+
+const MODEL = 'claude-fake-1';
+const MAX_SESSIONS = 4;
+const TOTAL = 60;
+const AT_ONCE = 10;
+
+// Live children over the proxy's own log, in order: a spawn adds one, a reaped exit removes one.
+function peakChildren(logs) {
+  let live = 0;
+  let peak = 0;
+  for (const line of logs.split('\n')) {
+    if (/ session\.spawn .*pid=\d+/.test(line)) peak = Math.max(peak, ++live);
+    else if (/ cli\.exit .*pid=\d+/.test(line)) live--;
+  }
+  return { peak, live };
+}
+
+describe('abort churn', () => {
+  let proxy;
+  let cliDir;
+  before(async () => {
+    cliDir = fs.mkdtempSync(path.join(os.tmpdir(), 'churn-cli-'));
+    const cli = fakeCli(cliDir, { mode: 'slow_exit' });
+    proxy = await startProxy({ config: { claudePath: cli.path, defaultModel: MODEL, maxSessions: MAX_SESSIONS,
+      warmSessions: 1, maxQueue: 64, queueTimeoutMs: 120000, transport: 'stdio' } });
+  });
+  after(async () => {
+    const r = await proxy.stop();
+    const reports = proxy.sanitizerReports();
+    proxy.cleanup();
+    fs.rmSync(cliDir, { recursive: true, force: true });
+    assert.deepEqual(reports, []);
+    assert.equal(r.code, 0);
+  });
+
+  async function abortAfterFirstEvent(i) {
+    const ac = new AbortController();
+    const res = await fetch(`${proxy.url}/v1/messages`, {
+      method: 'POST', signal: ac.signal, headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: MODEL, max_tokens: 64, stream: true,
+        messages: [{ role: 'user', content: `churn ${i} [[slow:50:100]]` }] }),
+    });
+    assert.equal(res.status, 200);
+    const reader = res.body.getReader();
+    await reader.read();
+    ac.abort();
+    await reader.closed.catch(() => {});
+  }
+
+  test('peak_children_stay_within_max_sessions', { timeout: 300_000 }, async () => {
+    let next = 0;
+    const worker = async () => {
+      while (next < TOTAL) await abortAfterFirstEvent(next++);
+    };
+    await Promise.all(Array.from({ length: AT_ONCE }, worker));
+    // The proxy still serves, and the pool settles back within its cap.
+    const res = await fetch(`${proxy.url}/v1/messages`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: MODEL, max_tokens: 64, messages: [{ role: 'user', content: '[[say:still here]]' }] }),
+    });
+    assert.equal(res.status, 200);
+    assert.equal((await res.json()).content[0].text, 'still here');
+    const { peak } = peakChildren(proxy.logs());
+    assert.ok(peak <= MAX_SESSIONS, `peak live children ${peak} > maxSessions ${MAX_SESSIONS}`);
+    assert.ok(peak >= 2, `the churn ran several processes at once (peak ${peak})`);
+  });
+});
