@@ -7,6 +7,7 @@
 
 #include "api/accounts_json.h"
 #include "api/dispatch.h"
+#include "api/responses.h"
 #include "app.h"
 #include "auth/auth.h"
 #include "config.h"
@@ -26,7 +27,14 @@ typedef struct {
     int exit_code;
     bool is_stopping;          /* a signal came: draining */
     bool is_closing;           /* the server is being closed; happens once */
+    bool is_engine_stopping;   /* the drain deadline ended the turns before the server closes */
+    bool is_engine_down;
+    bool is_http_closed;
 } runtime_t;
+
+/* After the drain deadline ended the turns: how long their last words (an error event, a final chunk)
+ * may take to reach the clients before the connections are cut. */
+#define DRAIN_GOODBYE_MS 1000
 
 static void usage(FILE *out) {
     fprintf(out,
@@ -57,13 +65,20 @@ static bool add_accounts_json(void *arg, yyjson_mut_doc *doc, yyjson_mut_val *ob
 
 static void on_engine_down(void *arg) {
     runtime_t *rt = arg;
-    uv_stop(rt->app->loop);
+    rt->is_engine_down = true;
+    if (rt->is_http_closed) uv_stop(rt->app->loop);
 }
 
 static void on_http_closed(void *arg) {
     runtime_t *rt = arg;
     rt->app->http = NULL; /* http_server_close freed it */
-    engine_shutdown(rt->app->engine, on_engine_down, rt);
+    rt->is_http_closed = true;
+    if (!rt->is_engine_stopping) {
+        rt->is_engine_stopping = true;
+        engine_shutdown(rt->app->engine, on_engine_down, rt);
+    } else if (rt->is_engine_down) {
+        uv_stop(rt->app->loop);
+    }
 }
 
 static void finish_shutdown(runtime_t *rt) {
@@ -81,8 +96,16 @@ static void on_drain_tick(uv_timer_t *t) {
 
 static void on_drain_deadline(uv_timer_t *t) {
     runtime_t *rt = t->data;
+    if (rt->is_engine_stopping) { /* the goodbyes did not get out in time either */
+        finish_shutdown(rt);
+        return;
+    }
     log_warn("shutdown.drain_timeout", "active=%zu", http_server_active_exchanges(rt->app->http));
-    finish_shutdown(rt);
+    /* End the turns first, so each open stream gets an error event or a final chunk and ends properly;
+     * the server closes once they are out (the drain tick), or after DRAIN_GOODBYE_MS at most. */
+    rt->is_engine_stopping = true;
+    engine_shutdown(rt->app->engine, on_engine_down, rt);
+    uv_timer_start(&rt->deadline_timer, on_drain_deadline, DRAIN_GOODBYE_MS, 0);
 }
 
 /* First signal: stop accepting and let in-flight responses finish; a second one stops at once. */
@@ -124,6 +147,7 @@ static void app_teardown(app_t *app) {
     if (app->auth) auth_free(app->auth);
     if (app->engine) engine_free(app->engine);
     if (app->router) router_free(app->router);
+    responses_store_free(app->responses);
     if (app->metrics) metrics_free(app->metrics);
     uv_loop_close(app->loop);
 }
@@ -175,13 +199,15 @@ int main(int argc, char **argv) {
                                .add_accounts_json = add_accounts_json,
                                .arg = &app};
     app.auth = auth_new(loop, &cfg, &auth_hooks);
-    if (!app.metrics || !app.router || !app.engine || !app.auth) {
+    app.responses = responses_store_new(RESPONSES_STORE_MAX_COUNT, RESPONSES_STORE_MAX_BYTES);
+    if (!app.metrics || !app.router || !app.engine || !app.auth || !app.responses) {
         fprintf(stderr, "claude-ws-proxy: out of memory\n");
         goto done;
     }
     misc_register_routes(&app);
     anthropic_register_routes(&app);
     openai_register_routes(&app);
+    responses_register_routes(&app);
     auth_register_routes(&app);
     dashboard_register_routes(&app);
 

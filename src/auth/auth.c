@@ -115,7 +115,7 @@ char **auth_child_env(const auth_t *a) {
         }
         base[k] = NULL;
     }
-    char **env = cli_build_env(base, a->home, a->config_dir, NULL);
+    char **env = cli_build_env(base, a->home, a->config_dir, NULL, NULL);
     cli_strv_free(base);
     return env;
 }

@@ -34,6 +34,7 @@ struct engine_s {
     void (*shutdown_done)(void *arg);
     void *shutdown_arg;
     char last_error[512]; /* engine_start_turn's immediate error text (read by the caller at once) */
+    cli_models_t cli_models; /* what the CLI's initialize answers listed */
 };
 
 struct turn_s {
@@ -145,7 +146,8 @@ static bool turn_fails_over(turn_t *t, const engine_error_t *err) {
     const char *reason = limit_reason(err->kind);
     if (!failed || !reason || !accounts_are_configured(eng->accounts)) return false;
     int64_t now = accounts_now_ms();
-    account_mark_limited(failed, 0, reason, now);
+    /* A 429 whose retry-after the CLI honoured says how long; else the back-off. */
+    account_mark_limited(failed, err->retry_after_s > 0 ? now + (int64_t)err->retry_after_s * 1000 : 0, reason, now);
     pool_account_limited(eng->pool, failed);
     size_t i = account_index(failed);
     uint32_t tried = t->job.tried_accounts | (i < 32 ? 1u << i : 0);
@@ -356,6 +358,14 @@ static void engine_on_ws_unreachable(void *arg, session_t *s, const char *why) {
              eng->cli.is_found ? eng->cli.version : "-", why);
 }
 
+static void engine_on_cli_models(void *arg, yyjson_val *models) {
+    engine_t *eng = arg;
+    size_t added = models ? cli_models_take(&eng->cli_models, models) : 0;
+    if (added) log_info("engine.cli_models", "added=%zu known=%zu", added, eng->cli_models.count);
+}
+
+const cli_models_t *engine_cli_models(const engine_t *eng) { return &eng->cli_models; }
+
 int engine_start(engine_t *eng, char *err, size_t err_len) {
     if (eng->is_started) return 0;
     char probe_err[256] = "";
@@ -376,6 +386,8 @@ int engine_start(engine_t *eng, char *err, size_t err_len) {
         .sessions_dir = eng->sessions_dir,
         .on_ws_unreachable = engine_on_ws_unreachable,
         .ws_arg = eng,
+        .on_cli_models = engine_on_cli_models,
+        .models_arg = eng,
     };
     eng->accounts = accounts_new(eng->cfg, eng->config_dir);
     if (!eng->accounts) return snprintf(err, err_len, "out of memory"), -1;

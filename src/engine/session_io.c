@@ -79,6 +79,7 @@ static void on_control_response(session_t *s, const proto_line_t *l) {
         return;
     }
     s->is_initialized = true;
+    if (s->env.on_cli_models) s->env.on_cli_models(s->env.models_arg, proto_initialize_models(l->root));
     log_debug("session.initialized", "session=%s ms=%llu", s->id,
               (unsigned long long)(uv_now(s->env.loop) - s->spawn_ms));
     if (is_in_turn(s) && !s->is_draining) session_set_timer(s, TIMER_STALL, (uint64_t)s->env.cfg->stall_timeout_ms);
@@ -126,6 +127,8 @@ static void on_assistant(session_t *s, yyjson_val *root) {
 static void on_system(session_t *s, const proto_line_t *l) {
     if (l->subtype && !strcmp(l->subtype, "api_retry")) {
         yyjson_val *r = l->root;
+        yyjson_val *delay = yyjson_obj_get(r, "retry_delay_ms");
+        if (yyjson_is_int(delay) && yyjson_get_sint(delay) > 0) s->retry_delay_ms = yyjson_get_sint(delay);
         log_warn("session.api_retry", "session=%s attempt=%lld status=%lld delay_ms=%lld", s->id,
                  (long long)yyjson_get_sint(yyjson_obj_get(r, "attempt")),
                  (long long)yyjson_get_sint(yyjson_obj_get(r, "error_status")),
@@ -279,12 +282,14 @@ int session_start_process(session_t *s, const char *resume_id) {
     char **argv = cli_build_argv(s->env.cfg->claude_path, &launch);
     char **account_base = account_child_env(s->account, s->env.base_env);
     char *const *resume_base = s->resumes_tool_turn && account_base ? resume_env(account_base) : NULL;
-    char **envv = account_base && (!s->resumes_tool_turn || resume_base)
+    char **settings = cli_version_settings(s->env.cli);
+    char **envv = (account_base && settings && (!s->resumes_tool_turn || resume_base))
                       ? cli_build_env(resume_base ? resume_base : account_base, s->home, s->config_dir,
-                                      *tl.access_token ? tl.access_token : NULL)
+                                      *tl.access_token ? tl.access_token : NULL, settings)
                       : NULL;
     free((void *)resume_base);
     free(account_base);
+    cli_strv_free(settings);
     int rc = UV_ENOMEM;
     if (argv && envv) {
         process_options_t po = {
