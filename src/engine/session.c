@@ -5,6 +5,9 @@
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
+#ifdef __GLIBC__
+#include <malloc.h> /* malloc_trim */
+#endif
 #include <string.h>
 #include <sys/stat.h>
 
@@ -300,6 +303,17 @@ fail:
     return -EPIPE;
 }
 
+/* A big answer's buffers are freed now rather than at the next turn, and the heap is trimmed: glibc keeps
+ * freed megabytes otherwise, and one 60 MB answer left a long-lived proxy 300 MB larger. */
+static void session_release_big_answer(session_t *s) {
+    if (turn_stream_kept_bytes(s->stream) < SESSION_BIG_ANSWER_BYTES) return;
+    turn_stream_free(s->stream);
+    s->stream = NULL;
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
+
 /* The CLI's result line: the turn is over. */
 void session_on_result(session_t *s, yyjson_val *root) {
     yyjson_val *usage = yyjson_obj_get(root, "usage");
@@ -346,7 +360,9 @@ void session_on_result(session_t *s, yyjson_val *root) {
     yyjson_doc *msg = turn_stream_finish(s->stream, own ? yyjson_doc_get_root(own) : usage, &ts);
     yyjson_doc_free(own);
     if (!msg) {
-        session_fail(s, ENGINE_ERR_CLI_FAILED, ts == TURN_STREAM_GONE ? "client gone" : "cannot assemble the answer");
+        session_fail(s, ENGINE_ERR_CLI_FAILED, ts == TURN_STREAM_GONE ? "client gone"
+                     : "cannot assemble the answer: it is larger than the 64 MiB the proxy keeps of one answer "
+                       "(stream it instead), or its tool input is nested too deeply");
         return;
     }
     yyjson_val *m = yyjson_doc_get_root(msg);
@@ -362,6 +378,7 @@ void session_on_result(session_t *s, yyjson_val *root) {
     if (was_attached) sink.on_done(arg, m);
     yyjson_doc_free(msg);
     if (s->state != SESSION_IDLE) return; /* closed from inside on_done */
+    session_release_big_answer(s);
     if (s->is_doomed) session_close(s, "recycled");
     else if (s->owner.on_available) s->owner.on_available(s->owner.owner, s);
 }

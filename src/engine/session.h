@@ -35,6 +35,7 @@
 #define SESSION_EXIT_EOF_MS 2000
 /* Between closing stdin and SIGTERM; the CLI exits on EOF within milliseconds. */
 #define SESSION_EXIT_DELAY_MS 1000
+#define SESSION_BIG_ANSWER_BYTES ((size_t)4 << 20) /* answers this big give their memory back at once */
 #define SESSION_KILL_GRACE_MS 3000
 /* Garbage lines logged per session (the rest are counted). */
 #define SESSION_MAX_GARBAGE_LOGS 20

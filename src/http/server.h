@@ -56,6 +56,8 @@ void http_server_set_observer(http_server_t *srv, http_observer_fn fn, void *ctx
 void http_server_set_error_handler(http_server_t *srv, http_error_fn fn, void *ctx);
 /* Bind and listen; returns 0 or a negative libuv error (e.g. UV_EADDRINUSE). */
 int http_server_listen(http_server_t *srv, const char *host, int port);
+/* The port it listens on (the kernel's pick after port 0), or a negative libuv error. */
+int http_server_port(const http_server_t *srv);
 /* Shutdown, step one: stop accepting; idle keep-alive connections are closed. */
 void http_server_stop_accepting(http_server_t *srv);
 /* Exchanges not yet finished. */
@@ -67,6 +69,8 @@ void http_server_close(http_server_t *srv, void (*on_closed)(void *arg), void *a
 const char *http_method(const http_exchange_t *ex);
 const char *http_path(const http_exchange_t *ex);  /* without the query string */
 const char *http_query(const http_exchange_t *ex); /* after '?', "" if none */
+/* Before routing: the path the rest of the exchange sees (copied; the log line shows it too). 0 or -1. */
+int http_rewrite_path(http_exchange_t *ex, const char *path);
 const char *http_header(const http_exchange_t *ex, const char *name);
 view_t http_body(const http_exchange_t *ex);
 const char *http_request_id(const http_exchange_t *ex);
