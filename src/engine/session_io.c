@@ -10,8 +10,8 @@
 #include "engine/protocol.h"
 #include "engine/session_internal.h"
 #include "util/log.h"
+#include "engine/tool_choice.h" /* CLIENT_TOOL_PREFIX */
 
-#define CLIENT_TOOL_PREFIX "mcp__client__"
 
 /* ---- requests the CLI makes of us ---- */
 
