@@ -3,8 +3,11 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 2)
 CONFIG     ?= $(wildcard config.json)
+# The CLI versions the integration suites run on (each installed by scripts/install-test-deps.sh).
+CLI_VERSIONS ?= 2.1.100 2.1.197 2.1.332
+export CLI_VERSIONS
 
-.PHONY: all build asan deps test-deps run test unit bench clean
+.PHONY: all build asan deps test-deps run test unit bench docker-test clean
 
 all: build
 
@@ -33,6 +36,10 @@ test: test-deps build asan
 
 unit: build
 	@ctest --test-dir $(BUILD) --output-on-failure -L unit
+
+# The Docker image built and run with podman (no Docker daemon or registry); also a ctest entry of `make test`.
+docker-test: test-deps
+	@tests/docker/run.sh
 
 bench: test-deps build
 	@node bench/run.mjs

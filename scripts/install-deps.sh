@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what building the proxy needs, only if it is missing.
-# Debian 13 / Ubuntu 24.04 / Homebrew ship everything; Debian 12 takes llhttp and yyjson from trixie,
-# pinned low so nothing else moves (they need only an old libc).
+# Debian 13 / Ubuntu 24.04 / Homebrew ship everything; Debian 12 takes llhttp and yyjson from trixie
+# (from the machine's own Debian mirror, see debian-mirror.sh), pinned low so nothing else moves (they need
+# only an old libc).
 set -euo pipefail
 
 have_all() {
@@ -30,10 +31,12 @@ apt_install build-essential cmake pkg-config libuv1-dev libwslay-dev libssl-dev 
 if ! apt-cache show libllhttp-dev >/dev/null 2>&1 || ! apt-cache show libyyjson-dev >/dev/null 2>&1; then
   . /etc/os-release
   if [ "${ID:-}" = debian ] && [ "${VERSION_CODENAME:-}" = bookworm ]; then
-    echo "install-deps: Debian 12 lacks llhttp/yyjson; adding trixie, pinned to 100 (only what we name)"
-    $SUDO tee /etc/apt/sources.list.d/trixie-for-claude-ws-proxy.sources >/dev/null <<'SRC'
+    # From the mirror this machine's apt already uses, not one of ours.
+    mirror=$("$(dirname "$0")/debian-mirror.sh")
+    echo "install-deps: Debian 12 lacks llhttp/yyjson; adding trixie from $mirror, pinned to 100 (only what we name)"
+    $SUDO tee /etc/apt/sources.list.d/trixie-for-claude-ws-proxy.sources >/dev/null <<SRC
 Types: deb
-URIs: http://deb.debian.org/debian
+URIs: $mirror
 Suites: trixie
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg

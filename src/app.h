@@ -13,6 +13,7 @@
 #define CWP_VERSION "0.1.0"
 
 typedef struct auth_s auth_t;
+typedef struct responses_store_s responses_store_t;
 
 typedef struct app_s {
     uv_loop_t *loop;
@@ -22,6 +23,7 @@ typedef struct app_s {
     engine_t *engine;
     metrics_t *metrics;
     auth_t *auth;
+    responses_store_t *responses; /* kept /v1/responses answers (previous_response_id) */
     uint64_t started_ms;
     bool is_draining;
 } app_t;
@@ -30,6 +32,7 @@ typedef struct app_s {
 void misc_register_routes(app_t *app);      /* /health, /v1/models */
 void anthropic_register_routes(app_t *app); /* /v1/messages, /v1/messages/count_tokens */
 void openai_register_routes(app_t *app);    /* /v1/chat/completions */
+void responses_register_routes(app_t *app); /* /v1/responses, /v1/responses/{id} */
 void auth_register_routes(app_t *app);      /* /auth/status, /auth/login, /auth/code, /auth/logout */
 void dashboard_register_routes(app_t *app); /* /, /metrics, /api/dashboard */
 

@@ -11,12 +11,17 @@
 static const struct {
     const char *id, *display_name, *created_at;
 } DEFAULT_MODELS[] = {
+    {"claude-sonnet-4-6", "Claude Sonnet 4.6", "2026-02-17T00:00:00Z"},
+    {"claude-opus-4-6", "Claude Opus 4.6", "2026-02-05T00:00:00Z"},
     {"claude-opus-4-5", "Claude Opus 4.5", "2025-11-24T00:00:00Z"},
     {"claude-haiku-4-5", "Claude Haiku 4.5", "2025-10-15T00:00:00Z"},
+    {"claude-haiku-4-5-20251001", "Claude Haiku 4.5", "2025-10-15T00:00:00Z"},
     {"claude-sonnet-4-5", "Claude Sonnet 4.5", "2025-09-29T00:00:00Z"},
+    {"claude-sonnet-4-5-20250929", "Claude Sonnet 4.5", "2025-09-29T00:00:00Z"},
     {"claude-opus-4-1", "Claude Opus 4.1", "2025-08-05T00:00:00Z"},
     {"claude-opus-4-20250514", "Claude Opus 4", "2025-05-22T00:00:00Z"},
     {"claude-sonnet-4-20250514", "Claude Sonnet 4", "2025-05-22T00:00:00Z"},
+    {"claude-3-5-haiku-20241022", "Claude Haiku 3.5", "2024-10-22T00:00:00Z"},
 };
 #define DEFAULT_MODEL_COUNT (sizeof DEFAULT_MODELS / sizeof DEFAULT_MODELS[0])
 /* For ids the configuration names without a date. */

@@ -6,6 +6,7 @@
 #include <uv.h>
 
 #include "api/dispatch.h"
+#include "api/responses.h"
 #include "app.h"
 #include "auth/auth.h"
 #include "config.h"
@@ -113,6 +114,7 @@ static void app_teardown(app_t *app) {
     if (app->auth) auth_free(app->auth);
     if (app->engine) engine_free(app->engine);
     if (app->router) router_free(app->router);
+    responses_store_free(app->responses);
     if (app->metrics) metrics_free(app->metrics);
     uv_loop_close(app->loop);
 }
@@ -161,13 +163,15 @@ int main(int argc, char **argv) {
     app.engine = app.metrics ? engine_new(loop, &cfg, &observer) : NULL;
     auth_hooks_t auth_hooks = {.on_credentials_changed = on_credentials_changed, .arg = &app};
     app.auth = auth_new(loop, &cfg, &auth_hooks);
-    if (!app.metrics || !app.router || !app.engine || !app.auth) {
+    app.responses = responses_store_new(RESPONSES_STORE_MAX_COUNT, RESPONSES_STORE_MAX_BYTES);
+    if (!app.metrics || !app.router || !app.engine || !app.auth || !app.responses) {
         fprintf(stderr, "claude-ws-proxy: out of memory\n");
         goto done;
     }
     misc_register_routes(&app);
     anthropic_register_routes(&app);
     openai_register_routes(&app);
+    responses_register_routes(&app);
     auth_register_routes(&app);
     dashboard_register_routes(&app);
 

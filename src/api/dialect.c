@@ -9,6 +9,7 @@ static bool has_prefix(const char *s, const char *prefix) { return strncmp(s, pr
 api_dialect_t api_dialect_for_path(const char *path) {
     if (!path) return DIALECT_PLAIN;
     if (has_prefix(path, "/v1/messages")) return DIALECT_ANTHROPIC;
-    if (has_prefix(path, "/v1/chat/completions") || has_prefix(path, "/v1/completions")) return DIALECT_OPENAI;
+    if (has_prefix(path, "/v1/chat/completions") || has_prefix(path, "/v1/completions") || has_prefix(path, "/v1/responses"))
+        return DIALECT_OPENAI;
     return DIALECT_PLAIN;
 }

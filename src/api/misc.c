@@ -126,20 +126,52 @@ static yyjson_mut_val *model_json(yyjson_mut_doc *doc, const model_entry_t *m, c
     return ok ? o : NULL;
 }
 
-static long index_of(const config_t *cfg, const char *id) {
-    for (size_t i = 0; i < cfg->model_count; i++)
-        if (!strcmp(cfg->models[i].id, id)) return (long)i;
+/* What /v1/models lists: config `models`, then the models the CLI's initialize named that config does
+ * not (none before a first session initialized). Entries borrow their strings; free the array only. */
+typedef struct {
+    model_entry_t *items;
+    size_t count;
+} model_list_t;
+
+/* The CLI gives no release dates. */
+#define CLI_MODEL_CREATED_AT "2025-01-01T00:00:00Z"
+
+static long index_of(const model_list_t *list, const char *id) {
+    for (size_t i = 0; i < list->count; i++)
+        if (!strcmp(list->items[i].id, id)) return (long)i;
     return -1;
+}
+
+static int model_list_build(const app_t *app, model_list_t *list) {
+    const config_t *cfg = app->cfg;
+    const cli_models_t *cli = app->engine ? engine_cli_models(app->engine) : NULL;
+    size_t cap = cfg->model_count + (cli ? cli->count : 0);
+    list->items = calloc(cap ? cap : 1, sizeof *list->items);
+    list->count = 0;
+    if (!list->items) return -1;
+    for (size_t i = 0; i < cfg->model_count; i++) list->items[list->count++] = cfg->models[i];
+    for (size_t i = 0; cli && i < cli->count; i++) {
+        if (index_of(list, cli->models[i].id) >= 0) continue;
+        list->items[list->count++] = (model_entry_t){.id = (char *)cli->models[i].id,
+                                                     .display_name = (char *)cli->models[i].display_name,
+                                                     .created_at = (char *)CLI_MODEL_CREATED_AT};
+    }
+    return 0;
 }
 
 /* Anthropic's cursor paging (limit, after_id, before_id). Without limit everything comes in one page:
  * the OpenAI SDK reads one page only. */
 static void handle_models_list(http_exchange_t *ex, void *ctx) {
     app_t *app = ctx;
-    const config_t *cfg = app->cfg;
     const char *query = http_query(ex);
     char value[MODEL_ID_MAX];
-    long count = (long)cfg->model_count, limit = count, from = 0, to = count; /* [from, to) */
+    model_list_t models;
+    if (model_list_build(app, &models) != 0) {
+        api_error_sendf(ex, app_exchange_dialect(ex, DIALECT_PLAIN), 500, API_ERR_API, NULL, "out of memory");
+        return;
+    }
+    const model_list_t *cfg = &models; /* the merged list, read as the config's was */
+    long count = (long)models.count, limit = count, from = 0, to = count; /* [from, to) */
     bool has_limit = query_param(query, "limit", value, sizeof value);
     if (has_limit) {
         char *end;
@@ -147,6 +179,7 @@ static void handle_models_list(http_exchange_t *ex, void *ctx) {
         if (end == value || *end || limit < 1 || limit > 1000) {
             api_error_sendf(ex, app_exchange_dialect(ex, DIALECT_PLAIN), 400, API_ERR_INVALID_REQUEST, "limit",
                             "limit: must be an integer from 1 to 1000");
+            free(models.items);
             return;
         }
     }
@@ -168,12 +201,13 @@ static void handle_models_list(http_exchange_t *ex, void *ctx) {
     yyjson_mut_doc *doc = yyjson_mut_doc_new(NULL);
     yyjson_mut_val *root = doc ? yyjson_mut_obj(doc) : NULL, *data = doc ? yyjson_mut_arr(doc) : NULL;
     bool ok = root && data;
-    for (long i = from; ok && i < to; i++) ok = yyjson_mut_arr_append(data, model_json(doc, &cfg->models[i], cfg->models[i].id));
+    for (long i = from; ok && i < to; i++) ok = yyjson_mut_arr_append(data, model_json(doc, &cfg->items[i], cfg->items[i].id));
     ok = ok && yyjson_mut_obj_add_str(doc, root, "object", "list") && yyjson_mut_obj_add_val(doc, root, "data", data) &&
          yyjson_mut_obj_add_bool(doc, root, "has_more", has_more) &&
-         yyjson_mut_obj_add_val(doc, root, "first_id", str_or_null(doc, from < to ? cfg->models[from].id : NULL)) &&
-         yyjson_mut_obj_add_val(doc, root, "last_id", str_or_null(doc, from < to ? cfg->models[to - 1].id : NULL));
+         yyjson_mut_obj_add_val(doc, root, "first_id", str_or_null(doc, from < to ? cfg->items[from].id : NULL)) &&
+         yyjson_mut_obj_add_val(doc, root, "last_id", str_or_null(doc, from < to ? cfg->items[to - 1].id : NULL));
     send_json(ex, doc, root, ok);
+    free(models.items);
 }
 
 static void handle_model_get(http_exchange_t *ex, void *ctx) {
@@ -183,10 +217,15 @@ static void handle_model_get(http_exchange_t *ex, void *ctx) {
     char id[MODEL_ID_MAX];
     const char *raw = path + strlen(MODELS_PREFIX);
     bool is_readable = strlen(path) > strlen(MODELS_PREFIX) && url_decode(raw, strlen(raw), false, id, sizeof id);
-    long i = is_readable ? index_of(cfg, id) : -1;
+    model_list_t models;
+    if (model_list_build(app, &models) != 0) {
+        api_error_sendf(ex, app_exchange_dialect(ex, DIALECT_PLAIN), 500, API_ERR_API, NULL, "out of memory");
+        return;
+    }
+    long i = is_readable ? index_of(&models, id) : -1;
     /* An alias answers as itself when its target is listed, so OpenAI clients that check the name pass. */
     for (size_t a = 0; is_readable && i < 0 && a < cfg->alias_count; a++)
-        if (!strcmp(cfg->aliases[a].alias, id)) i = index_of(cfg, cfg->aliases[a].target);
+        if (!strcmp(cfg->aliases[a].alias, id)) i = index_of(&models, cfg->aliases[a].target);
     if (i < 0) {
         api_error_t err = {
             .status = 404,
@@ -199,11 +238,13 @@ static void handle_model_get(http_exchange_t *ex, void *ctx) {
         snprintf(message, sizeof message, "model '%s' not found", is_readable ? id : raw);
         err.message = message;
         api_error_send(ex, app_exchange_dialect(ex, DIALECT_PLAIN), &err);
+        free(models.items);
         return;
     }
     yyjson_mut_doc *doc = yyjson_mut_doc_new(NULL);
-    yyjson_mut_val *root = doc ? model_json(doc, &cfg->models[i], id) : NULL;
+    yyjson_mut_val *root = doc ? model_json(doc, &models.items[i], id) : NULL;
     send_json(ex, doc, root, root != NULL);
+    free(models.items);
 }
 
 void misc_register_routes(app_t *app) {

@@ -60,7 +60,7 @@ void auth_free(auth_t *auth) {
 char **auth_child_env(const auth_t *a) {
     char **base = cli_base_env(environ);
     if (!base) return NULL;
-    char **env = cli_build_env(base, a->home, a->config_dir, NULL);
+    char **env = cli_build_env(base, a->home, a->config_dir, NULL, NULL);
     cli_strv_free(base);
     return env;
 }

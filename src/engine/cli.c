@@ -25,17 +25,21 @@ int cli_parse_version(const char *text, cli_info_t *info) {
     return 0;
 }
 
-static bool accepts_loopback_sdk_url(const cli_info_t *info) {
-    if (info->major != CLI_WS_LAST_MAJOR) return info->major < CLI_WS_LAST_MAJOR;
-    if (info->minor != CLI_WS_LAST_MINOR) return info->minor < CLI_WS_LAST_MINOR;
-    return info->patch <= CLI_WS_LAST_PATCH;
+const cli_traits_t *cli_info_traits(const cli_info_t *info) {
+    return info ? cli_traits(info->major, info->minor, info->patch, info->is_found) : cli_traits(0, 0, 0, false);
 }
 
-bool cli_takes_init_system_prompt(const cli_info_t *info) {
-    if (!info->is_found) return true;
-    if (info->major != CLI_INIT_PROMPT_MIN_MAJOR) return info->major > CLI_INIT_PROMPT_MIN_MAJOR;
-    if (info->minor != CLI_INIT_PROMPT_MIN_MINOR) return info->minor > CLI_INIT_PROMPT_MIN_MINOR;
-    return info->patch >= CLI_INIT_PROMPT_MIN_PATCH;
+static bool accepts_loopback_sdk_url(const cli_info_t *info) { return cli_info_traits(info)->takes_loopback_sdk_url; }
+
+bool cli_takes_init_system_prompt(const cli_info_t *info) { return cli_info_traits(info)->takes_init_system_prompt; }
+
+static void push_setting(const char *kv, void *arg) { strv_push(arg, kv); }
+
+char **cli_version_settings(const cli_info_t *info) {
+    strv_t s = {0};
+    if (info) cli_traits_env(info->major, info->minor, info->patch, info->is_found, push_setting, &s);
+    else cli_traits_env(0, 0, 0, false, push_setting, &s);
+    return strv_finish(&s);
 }
 
 void cli_choose_transport(transport_kind_t wanted, cli_info_t *info) {
@@ -52,13 +56,11 @@ void cli_choose_transport(transport_kind_t wanted, cli_info_t *info) {
     } else if (accepts_loopback_sdk_url(info)) {
         info->transport = TRANSPORT_WEBSOCKET;
         snprintf(info->transport_reason, sizeof info->transport_reason,
-                 "auto: CLI %s <= %d.%d.%d accepts a loopback --sdk-url", info->version, CLI_WS_LAST_MAJOR,
-                 CLI_WS_LAST_MINOR, CLI_WS_LAST_PATCH);
+                 "auto: CLI %s accepts a loopback --sdk-url", info->version);
     } else {
         info->transport = TRANSPORT_STDIO;
         snprintf(info->transport_reason, sizeof info->transport_reason,
-                 "auto: CLI %s > %d.%d.%d refuses a loopback --sdk-url", info->version, CLI_WS_LAST_MAJOR,
-                 CLI_WS_LAST_MINOR, CLI_WS_LAST_PATCH);
+                 "auto: CLI %s refuses a loopback --sdk-url", info->version);
     }
 }
 

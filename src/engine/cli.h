@@ -10,18 +10,10 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "engine/cli_versions.h"
 #include "transport/cli_env.h" /* the child environment, shared with auth */
 
-/* Last CLI version that accepts a loopback --sdk-url (2.1.121 refuses non-Anthropic hosts). */
-#define CLI_WS_LAST_MAJOR 2
-#define CLI_WS_LAST_MINOR 1
-#define CLI_WS_LAST_PATCH 120
 #define CLI_PROBE_TIMEOUT_MS 15000
-/* Oldest version seen taking initialize's systemPrompt (as a string); older ones (2.1.39) ignore it and
- * get the prompt in a file named at spawn (--system-prompt-file). */
-#define CLI_INIT_PROMPT_MIN_MAJOR 2
-#define CLI_INIT_PROMPT_MIN_MINOR 1
-#define CLI_INIT_PROMPT_MIN_PATCH 100
 
 typedef struct {
     bool is_found;
@@ -37,8 +29,13 @@ int cli_probe(const char *path, transport_kind_t wanted, cli_info_t *info, char 
 /* Parse "2.1.197 (Claude Code)". Returns 0 or -1. */
 int cli_parse_version(const char *text, cli_info_t *info);
 void cli_choose_transport(transport_kind_t wanted, cli_info_t *info);
+/* What this CLI version needs (its row of cli_versions.c; an unknown version is taken to be current). */
+const cli_traits_t *cli_info_traits(const cli_info_t *info);
 /* Does this CLI take the system prompt in initialize? (An unknown version is taken to be current.) */
 bool cli_takes_init_system_prompt(const cli_info_t *info);
+/* The "KEY=VALUE" settings a child of this CLI version gets (for cli_build_env; info NULL: current).
+ * NULL-terminated, free with cli_strv_free; NULL when out of memory. */
+char **cli_version_settings(const cli_info_t *info);
 
 typedef struct {
     proxy_mode_t mode;

@@ -33,6 +33,7 @@ struct engine_s {
     void (*shutdown_done)(void *arg);
     void *shutdown_arg;
     char last_error[512]; /* engine_start_turn's immediate error text (read by the caller at once) */
+    cli_models_t cli_models; /* what the CLI's initialize answers listed */
 };
 
 struct turn_s {
@@ -253,6 +254,14 @@ static void engine_on_ws_unreachable(void *arg, session_t *s, const char *why) {
              eng->cli.is_found ? eng->cli.version : "-", why);
 }
 
+static void engine_on_cli_models(void *arg, yyjson_val *models) {
+    engine_t *eng = arg;
+    size_t added = models ? cli_models_take(&eng->cli_models, models) : 0;
+    if (added) log_info("engine.cli_models", "added=%zu known=%zu", added, eng->cli_models.count);
+}
+
+const cli_models_t *engine_cli_models(const engine_t *eng) { return &eng->cli_models; }
+
 int engine_start(engine_t *eng, char *err, size_t err_len) {
     if (eng->is_started) return 0;
     char probe_err[256] = "";
@@ -273,6 +282,8 @@ int engine_start(engine_t *eng, char *err, size_t err_len) {
         .sessions_dir = eng->sessions_dir,
         .on_ws_unreachable = engine_on_ws_unreachable,
         .ws_arg = eng,
+        .on_cli_models = engine_on_cli_models,
+        .models_arg = eng,
     };
     eng->pool = pool_new(&env);
     if (!eng->pool) return snprintf(err, err_len, "out of memory"), -1;

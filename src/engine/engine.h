@@ -19,6 +19,7 @@
 #include <yyjson.h>
 
 #include "config.h"
+#include "engine/cli_models.h"
 
 typedef struct engine_s engine_t;
 typedef struct turn_s turn_t;
@@ -130,6 +131,8 @@ void turn_cancel(turn_t *turn);
 void turn_set_paused(turn_t *turn, bool paused);
 
 void engine_get_stats(engine_t *eng, engine_stats_t *out);
+/* The models the CLI's initialize answers listed so far (none before a first session initialized). */
+const cli_models_t *engine_cli_models(const engine_t *eng);
 void engine_foreach_session(engine_t *eng, void (*fn)(const engine_session_info_t *info, void *arg), void *arg);
 /* Credentials changed (logout/login): end idle and warm processes, let busy ones finish, then end them. */
 void engine_recycle_all(engine_t *eng);

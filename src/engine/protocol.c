@@ -99,6 +99,11 @@ bool proto_control_response_ok(yyjson_val *root, const char **error) {
     return false;
 }
 
+yyjson_val *proto_initialize_models(yyjson_val *root) {
+    yyjson_val *models = yyjson_obj_get(yyjson_obj_get(yyjson_obj_get(root, "response"), "response"), "models");
+    return yyjson_is_arr(models) ? models : NULL;
+}
+
 /* ---- builders ---- */
 
 static char *finish(yyjson_mut_doc *doc, yyjson_mut_val *root, size_t *len) {

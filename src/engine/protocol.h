@@ -41,6 +41,8 @@ const char *proto_kind_name(proto_kind_t kind);
 
 /* For a control_response: did it succeed? (error text in *error when not) */
 bool proto_control_response_ok(yyjson_val *root, const char **error);
+/* The `models` array of an initialize control_response (the models the CLI knows), or NULL. */
+yyjson_val *proto_initialize_models(yyjson_val *root);
 
 /* ---- lines we send (malloc'd, no '\n'; NULL when out of memory) ---- */
 

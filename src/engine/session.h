@@ -79,6 +79,9 @@ typedef struct {
      * sessions should use stdio. Called before s closes. */
     void (*on_ws_unreachable)(void *arg, session_t *s, const char *why);
     void *ws_arg;
+    /* The CLI answered initialize; models is its response's `models` array (may be NULL). Optional. */
+    void (*on_cli_models)(void *arg, yyjson_val *models);
+    void *models_arg;
 } session_env_t;
 
 typedef struct {

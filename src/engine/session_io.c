@@ -76,6 +76,7 @@ static void on_control_response(session_t *s, const proto_line_t *l) {
         session_fail(s, ENGINE_ERR_CLI_FAILED, msg);
         return;
     }
+    if (s->env.on_cli_models) s->env.on_cli_models(s->env.models_arg, proto_initialize_models(l->root));
     log_debug("session.initialized", "session=%s ms=%llu", s->id,
               (unsigned long long)(uv_now(s->env.loop) - s->spawn_ms));
     if (session_enter(s, SESSION_PHASE_RUNNING, "initialized"))
@@ -276,11 +277,13 @@ int session_start_process(session_t *s, const char *resume_id) {
     if (prc) return prc;
     char **argv = cli_build_argv(s->env.cfg->claude_path, &launch);
     char *const *resume_base = s->resumes_tool_turn ? resume_env(s->env.base_env) : NULL;
-    char **envv = (!s->resumes_tool_turn || resume_base)
+    char **settings = cli_version_settings(s->env.cli);
+    char **envv = (settings && (!s->resumes_tool_turn || resume_base))
                       ? cli_build_env(resume_base ? resume_base : s->env.base_env, s->home, s->config_dir,
-                                      *tl.access_token ? tl.access_token : NULL)
+                                      *tl.access_token ? tl.access_token : NULL, settings)
                       : NULL;
     free((void *)resume_base);
+    cli_strv_free(settings);
     int rc = UV_ENOMEM;
     if (argv && envv) {
         process_options_t po = {

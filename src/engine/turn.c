@@ -299,7 +299,7 @@ static turn_stream_status_t on_block_delta(turn_stream_t *ts, yyjson_val *event)
     block_t *b = client_block(ts, event, &index);
     yyjson_val *delta = yyjson_obj_get(event, "delta");
     const char *type = yyjson_get_str(yyjson_obj_get(delta, "type"));
-    if (!b || !b->is_open || !type) return turn__status(ts);
+    if (!b || !b->is_open || b->is_stop_pending || !type) return turn__status(ts);
     if (!strcmp(type, "text_delta")) {
         yyjson_val *text = yyjson_obj_get(delta, "text");
         if (!yyjson_is_str(text)) return turn__status(ts);
@@ -344,14 +344,30 @@ static bool emit_block_stop(turn_stream_t *ts, int index) {
 static turn_stream_status_t on_block_stop(turn_stream_t *ts, yyjson_val *event) {
     int index;
     block_t *b = client_block(ts, event, &index);
-    if (!b || !b->is_open) return turn__status(ts);
+    if (!b || !b->is_open || b->is_stop_pending) return turn__status(ts);
     if (b->kind == BLOCK_TEXT && b->hold.len) {
         text_release(ts, b, index, NULL, "", 0, true);
         if (ts->is_cut || ts->is_gone || ts->is_failed) return turn__status(ts);
     }
-    b->is_open = false;
-    emit_val(ts, event);
+    b->is_stop_pending = true;
     return turn__status(ts);
+}
+
+/* Send the block stops that waited (on_block_stop): the message goes on, or ends as it should. */
+static void flush_pending_stops(turn_stream_t *ts) {
+    for (size_t i = 0; i < ts->block_count && !ts->is_gone && !ts->is_failed; i++) {
+        block_t *b = &ts->blocks[i];
+        if (!b->is_stop_pending) continue;
+        b->is_stop_pending = false;
+        b->is_open = false;
+        emit_block_stop(ts, (int)i);
+    }
+}
+
+/* A message_stop with no message_delta before it: the stream broke (2.1.332 ends the broken attempt so,
+ * then gives the retry whole). The blocks it stopped stay open: the retried answer continues or ends them. */
+static void reopen_pending_stops(turn_stream_t *ts) {
+    for (size_t i = 0; i < ts->block_count; i++) ts->blocks[i].is_stop_pending = false;
 }
 
 static void on_message_delta(turn_stream_t *ts, yyjson_val *event) {
@@ -371,6 +387,7 @@ turn_stream_status_t turn_stream_feed(turn_stream_t *ts, yyjson_val *event) {
     const char *type = yyjson_get_str(yyjson_obj_get(event, "type"));
     if (!type) return turn__status(ts);
     if (!strcmp(type, "message_start")) {
+        flush_pending_stops(ts);
         /* Each upstream message numbers its blocks from 0 again. */
         for (size_t i = 0; i < ts->map_len; i++) ts->index_map[i] = -1;
         ts->is_message_open = true;
@@ -381,14 +398,19 @@ turn_stream_status_t turn_stream_feed(turn_stream_t *ts, yyjson_val *event) {
         emit_val(ts, event);
     } else if (!strcmp(type, "content_block_start")) {
         if (!ts->is_started && !start_message(ts, NULL)) return turn__status(ts);
+        flush_pending_stops(ts);
         return on_block_start(ts, event);
     } else if (!strcmp(type, "content_block_delta")) {
+        flush_pending_stops(ts); /* the stream goes on: blocks stopped before this one are done */
         return on_block_delta(ts, event);
     } else if (!strcmp(type, "content_block_stop")) {
         return on_block_stop(ts, event);
     } else if (!strcmp(type, "message_delta")) {
+        flush_pending_stops(ts); /* also 2.1.332's interrupt tail, whose stop_reason is null */
         on_message_delta(ts, event);
     } else if (!strcmp(type, "message_stop")) {
+        if (ts->is_message_open) reopen_pending_stops(ts);
+        else flush_pending_stops(ts);
         ts->is_message_open = false;
     }
     /* message_stop, ping, and anything new: ours to send at the end, or nothing for the client */
@@ -441,14 +463,18 @@ yyjson_doc *turn_stream_finish(turn_stream_t *ts, yyjson_val *result_usage, turn
         if (!b->is_open) continue;
         if (b->kind == BLOCK_TEXT && b->hold.len && !ts->is_cut) text_release(ts, b, (int)i, NULL, "", 0, true);
         b->is_open = false;
+        b->is_stop_pending = false;
         emit_block_stop(ts, (int)i);
     }
     const char *reason = ts->stop_reason ? ts->stop_reason : "end_turn";
-    /* The CLI's result usage leaves out the messages it got whole (turn_retry.c): those are added. */
+    /* After a retry the answer is the message given whole (turn_retry.c), and so is its usage: 2.1.197's
+     * result counts nothing then, 2.1.332's counts the broken attempt too. */
     const turn_usage_t *whole = &ts->whole_usage;
-    int64_t output_tokens = (result_usage && !ts->is_cut)
-                                ? usage_int(result_usage, "output_tokens", ts->delta_output_tokens) + whole->output_tokens
-                                : turn_stream_output_estimate(ts);
+    if (ts->whole_id) result_usage = NULL;
+    int64_t output_tokens = ts->is_cut ? turn_stream_output_estimate(ts)
+                            : ts->whole_id ? whole->output_tokens
+                            : result_usage ? usage_int(result_usage, "output_tokens", ts->delta_output_tokens)
+                                           : turn_stream_output_estimate(ts);
     yyjson_mut_val *root;
     yyjson_mut_doc *doc = turn__event_doc("message_delta", &root);
     if (!doc) goto oom;
@@ -468,7 +494,7 @@ yyjson_doc *turn_stream_finish(turn_stream_t *ts, yyjson_val *result_usage, turn
     /* The assembled message. */
     yyjson_mut_doc *md = ts->msg_doc;
     yyjson_mut_val *msg = ts->msg;
-    yyjson_mut_val *start_usage = yyjson_mut_obj_get(msg, "usage");
+    yyjson_mut_val *start_usage = ts->whole_id ? NULL : yyjson_mut_obj_get(msg, "usage");
     int64_t in0 = yyjson_mut_is_int(yyjson_mut_obj_get(start_usage, "input_tokens"))
                       ? yyjson_mut_get_sint(yyjson_mut_obj_get(start_usage, "input_tokens")) : 0;
     int64_t cc0 = yyjson_mut_is_int(yyjson_mut_obj_get(start_usage, "cache_creation_input_tokens"))

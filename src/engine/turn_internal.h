@@ -9,6 +9,9 @@ typedef enum { BLOCK_TEXT, BLOCK_THINKING, BLOCK_TOOL_USE, BLOCK_OTHER } block_k
 typedef struct {
     block_kind_t kind;
     bool is_open;
+    /* The CLI stopped it, but its content_block_stop waits for what comes next: a message_stop without a
+     * message_delta (2.1.332's broken stream) leaves it open for the retried answer to continue. */
+    bool is_stop_pending;
     buf_t text;  /* text or thinking, as sent to the client */
     buf_t extra; /* signature (thinking) or partial JSON (tool_use) */
     buf_t hold;  /* text held back while a stop sequence could still be forming */

@@ -23,6 +23,8 @@ static bool is_passed(const char *kv) {
     };
     static const char *const refused[] = {
         "CLAUDE_CODE_SESSION_ACCESS_TOKEN=", "CLAUDE_CONFIG_DIR=", "CLAUDECODE=", "CLAUDE_CODE_ENTRYPOINT=",
+        /* Drops every reminder but also logins by CLAUDE_CODE_OAUTH_TOKEN (401 "Not logged in", 2.1.332). */
+        "CLAUDE_CODE_SIMPLE=",
     };
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
         if (has_prefix(kv, refused[i])) return false;
@@ -54,7 +56,18 @@ static void push_kv(strv_t *s, const char *key, const char *value) {
     buf_free(&b);
 }
 
-char **cli_build_env(char *const *base, const char *home, const char *config_dir, const char *ws_token) {
+/* "KEY=VALUE" → whether base sets KEY. */
+static bool env_has_key_of(char *const *env, const char *kv) {
+    char key[128];
+    size_t n = strcspn(kv, "=");
+    if (n >= sizeof key) return true; /* no such setting of ours: leave it out */
+    memcpy(key, kv, n);
+    key[n] = '\0';
+    return env_has(env, key);
+}
+
+char **cli_build_env(char *const *base, const char *home, const char *config_dir, const char *ws_token,
+                     char *const *settings) {
     strv_t s = {0};
     for (char *const *e = base; e && *e; e++) strv_push(&s, *e);
     push_kv(&s, "HOME", home);
@@ -68,6 +81,8 @@ char **cli_build_env(char *const *base, const char *home, const char *config_dir
     };
     for (size_t i = 0; i < sizeof quiet / sizeof quiet[0]; i++)
         if (!env_has(base, quiet[i][0])) push_kv(&s, quiet[i][0], quiet[i][1]);
+    for (char *const *kv = settings; kv && *kv; kv++)
+        if (!env_has_key_of(base, *kv)) strv_push(&s, *kv);
     if (ws_token) push_kv(&s, "CLAUDE_CODE_SESSION_ACCESS_TOKEN", ws_token);
     return strv_finish(&s);
 }

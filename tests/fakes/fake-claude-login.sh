@@ -9,6 +9,7 @@
 #   anything else   -> "Login failed: ...", exit 1
 here=$(cd "$(dirname "$0")" && pwd)
 real="$here/../../.deps/claude-2.1.197/node_modules/.bin/claude"
+[ -x "$real" ] || real=$(command -v claude) # mounted into the Docker image: the image's own CLI
 cfg="${CLAUDE_CONFIG_DIR:-$HOME/.claude}"
 
 if [ "$1" != auth ]; then

@@ -93,7 +93,7 @@ function plan(body) {
 
   if (toolResults.length) {
     const said = toolResults.map((r) => {
-      const t = typeof r.content === 'string' ? r.content : textOf(r.content);
+      const t = userWords(typeof r.content === 'string' ? r.content : textOf(r.content));
       return (r.is_error ? 'ERROR ' : '') + t;
     });
     // A model that chains calls: [[tool:NAME:{json}]] inside a tool result asks for the next call.

@@ -1,5 +1,6 @@
+// cli-matrix: ctest runs this file once per CLI version (CLAUDE_TEST_CLI_VERSION).
 // POST /v1/messages and /v1/messages/count_tokens with the official Anthropic SDK, the real CLI and the fake
-// upstream — once per transport: stdio with CLI 2.1.197, WebSocket (--sdk-url) with CLI 2.1.100. Raw HTTP
+// upstream — once per pinned CLI version: 2.1.100 over WebSocket (--sdk-url), 2.1.197 and 2.1.332 over stdio. Raw HTTP
 // where the SDK would hide what we pin (SSE framing, validation bodies). The CLI reaches the fake upstream
 // through a relay that shows whether an upstream exchange was abandoned (the CLI's turn interrupted).
 // Client tools are tested by the client-tools suite, not here.
@@ -12,7 +13,7 @@ import Anthropic from '@anthropic-ai/sdk';
 
 const SOURCE_DIR = process.env.SOURCE_DIR || path.resolve(import.meta.dirname, '../..');
 const { startFakeUpstream } = await import(path.join(SOURCE_DIR, 'tests/fakes/fake-upstream.mjs'));
-const { startProxy, CLI_197, CLI_100 } = await import(path.join(SOURCE_DIR, 'tests/integration/lib/proxy.mjs'));
+const { startProxy, TEST_CLIS } = await import(path.join(SOURCE_DIR, 'tests/integration/lib/proxy.mjs'));
 const { startUpstreamRelay } = await import(path.join(SOURCE_DIR, 'tests/integration/lib/upstream-relay.mjs'));
 
 const MODEL = 'claude-sonnet-4-6';
@@ -20,10 +21,8 @@ const MODEL = 'claude-sonnet-4-6';
 const PNG_B64 =
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
 const T = { timeout: 120_000 };
-const TRANSPORTS = [
-  { transport: 'stdio', cli: CLI_197, version: '2.1.197' },
-  { transport: 'websocket', cli: CLI_100, version: '2.1.100' },
-];
+// One entry per CLI version this run tests (lib/cli-versions.mjs): 2.1.100 over WebSocket, the others over stdio.
+const TRANSPORTS = TEST_CLIS;
 // What a subscription account's upstream answers carry; the CLI turns them into rate_limit_event.
 const RATE_LIMIT_HEADERS = {
   'anthropic-ratelimit-unified-status': 'allowed_warning',

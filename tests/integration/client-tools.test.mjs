@@ -1,8 +1,9 @@
+// cli-matrix: ctest runs this file once per CLI version (CLAUDE_TEST_CLI_VERSION).
 // Client tools end to end: tools defined by the HTTP client reach the model through the proxy's MCP server,
 // the tool calls come back to the client under the client's own names, and the client's results resume
 // the same CLI turn. The official Anthropic and openai SDKs, the real CLI and the fake upstream (which
 // calls the offered tool whose name ends with NAME on [[tool:NAME:{json}]], and answers a tool_result turn
-// with "Tool said: ..."), once per transport: stdio with CLI 2.1.197, WebSocket with CLI 2.1.100.
+// with "Tool said: ..."), once per pinned CLI version: 2.1.100 over WebSocket, 2.1.197 and 2.1.332 over stdio.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -12,14 +13,12 @@ import OpenAI from 'openai';
 
 const SOURCE_DIR = process.env.SOURCE_DIR || path.resolve(import.meta.dirname, '../..');
 const { startFakeUpstream } = await import(path.join(SOURCE_DIR, 'tests/fakes/fake-upstream.mjs'));
-const { startProxy, CLI_197, CLI_100 } = await import(path.join(SOURCE_DIR, 'tests/integration/lib/proxy.mjs'));
+const { startProxy, TEST_CLIS } = await import(path.join(SOURCE_DIR, 'tests/integration/lib/proxy.mjs'));
 
 const MODEL = 'claude-sonnet-4-5';
 const T = { timeout: 120_000 };
-const TRANSPORTS = [
-  { transport: 'stdio', cli: CLI_197, version: '2.1.197' },
-  { transport: 'websocket', cli: CLI_100, version: '2.1.100' },
-];
+// One entry per CLI version this run tests (lib/cli-versions.mjs): 2.1.100 over WebSocket, the others over stdio.
+const TRANSPORTS = TEST_CLIS;
 // 1x1 transparent PNG.
 const PNG_B64 =
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
@@ -80,8 +79,11 @@ function upstreamResult(up, id) {
 }
 // The upstream request whose last user message holds text.
 const upstreamAsked = (up, text) => up.turns().find((r) => JSON.stringify(r.body.messages.at(-1)).includes(text));
+// The client's words in a tool result; after --resume, 2.1.332 appends its reminder blocks to them
+// (fidelity.test.mjs pins exactly which).
 const resultText = (block) => (typeof block.content === 'string' ? block.content
-  : block.content.filter((b) => b.type === 'text').map((b) => b.text).join(''));
+  : block.content.filter((b) => b.type === 'text').map((b) => b.text).join(''))
+  .replace(/\n\n<system-reminder>[\s\S]*$/, '');
 const textOf = (msg) => msg.content.filter((b) => b.type === 'text').map((b) => b.text).join('');
 const dashboard = async (proxy) => (await fetch(`${proxy.url}/api/dashboard`)).json();
 

@@ -16,8 +16,9 @@ const { startFakeUpstream } = await import(path.join(SOURCE_DIR, 'tests/fakes/fa
 const { startProxy, freePort, PROXY_BIN, CLI_197 } = await import(path.join(SOURCE_DIR, 'tests/integration/lib/proxy.mjs'));
 
 const T = { timeout: 120_000 };
-const DEFAULT_IDS = ['claude-opus-4-5', 'claude-haiku-4-5', 'claude-sonnet-4-5', 'claude-opus-4-1',
-  'claude-opus-4-20250514', 'claude-sonnet-4-20250514'];
+const DEFAULT_IDS = ['claude-sonnet-4-6', 'claude-opus-4-6', 'claude-opus-4-5', 'claude-haiku-4-5',
+  'claude-haiku-4-5-20251001', 'claude-sonnet-4-5', 'claude-sonnet-4-5-20250929', 'claude-opus-4-1',
+  'claude-opus-4-20250514', 'claude-sonnet-4-20250514', 'claude-3-5-haiku-20241022'];
 const ANTHROPIC_VERSION = { 'anthropic-version': '2023-06-01' };
 
 async function request(proxy, pathname, { method = 'GET', headers = {}, body } = {}) {

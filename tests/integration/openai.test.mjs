@@ -1,3 +1,4 @@
+// cli-matrix: ctest runs this file once per CLI version (CLAUDE_TEST_CLI_VERSION).
 // POST /v1/chat/completions with the official openai SDK, the real CLI and the fake upstream — once per
 // transport: stdio with CLI 2.1.197, WebSocket (--sdk-url) with CLI 2.1.100.
 import { after, before, describe, test } from 'node:test';
@@ -8,7 +9,7 @@ import OpenAI from 'openai';
 
 const SOURCE_DIR = process.env.SOURCE_DIR || path.resolve(import.meta.dirname, '../..');
 const { startFakeUpstream } = await import(path.join(SOURCE_DIR, 'tests/fakes/fake-upstream.mjs'));
-const { startProxy, CLI_197, CLI_100 } = await import(path.join(SOURCE_DIR, 'tests/integration/lib/proxy.mjs'));
+const { startProxy, TEST_CLIS } = await import(path.join(SOURCE_DIR, 'tests/integration/lib/proxy.mjs'));
 
 const MODEL = 'claude-sonnet-4-5';
 // 1x1 transparent PNG.
@@ -16,10 +17,8 @@ const PNG_B64 =
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
 const T = { timeout: 120_000 };
 
-const TRANSPORTS = [
-  { transport: 'stdio', cli: CLI_197 },
-  { transport: 'websocket', cli: CLI_100 },
-];
+// One entry per CLI version this run tests (lib/cli-versions.mjs): 2.1.100 over WebSocket, the others over stdio.
+const TRANSPORTS = TEST_CLIS;
 
 const user = (content) => [{ role: 'user', content }];
 
@@ -52,10 +51,10 @@ async function stopClean(proxy) {
   proxy.cleanup();
 }
 
-for (const { transport, cli } of TRANSPORTS) {
+for (const { transport, cli, version } of TRANSPORTS) {
   const skip = !fs.existsSync(cli) && `${path.relative(SOURCE_DIR, cli)} not installed`;
 
-  describe(`chat completions over ${transport}`, { skip }, () => {
+  describe(`chat completions over ${transport} (CLI ${version})`, { skip }, () => {
     let up;
     let proxy;
     let client;

@@ -15,6 +15,7 @@ static void dialect_follows_the_path(void **state) {
     assert_int_equal(api_dialect_for_path("/v1/chat/completions"), DIALECT_OPENAI);
     assert_int_equal(api_dialect_for_path("/v1/chat/completions/abc"), DIALECT_OPENAI);
     assert_int_equal(api_dialect_for_path("/v1/completions"), DIALECT_OPENAI);
+    assert_int_equal(api_dialect_for_path("/v1/responses/resp_1"), DIALECT_OPENAI);
     assert_int_equal(api_dialect_for_path("/v1/models"), DIALECT_PLAIN);
     assert_int_equal(api_dialect_for_path("/health"), DIALECT_PLAIN);
     assert_int_equal(api_dialect_for_path("/"), DIALECT_PLAIN);

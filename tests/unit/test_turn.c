@@ -208,8 +208,8 @@ static void held_back_text_is_released_at_block_stop(void **state) {
     assert_string_equal(streamed(&s), "hellow");
     feed(ts, STOP(0));
     assert_string_equal(streamed(&s), "hellowor");
+    feed(ts, DELTA("end_turn", 2)); /* the block stop waits for what follows (a retry may continue it) */
     assert_string_equal(s.events[s.count - 1], STOP(0));
-    feed(ts, DELTA("end_turn", 2));
     turn_stream_status_t st;
     yyjson_doc *msg = turn_stream_finish(ts, NULL, &st);
     assert_string_equal(yyjson_get_str(yyjson_obj_get(yyjson_doc_get_root(msg), "stop_reason")), "end_turn");
@@ -438,6 +438,74 @@ static void a_turn_given_whole_from_the_start_is_one_message(void **state) {
     sink_free(&s);
 }
 
+/* 2.1.332: the broken attempt ends with content_block_stop + message_stop (no message_delta), then the
+ * retry comes as one assistant line with a new id; the result counts both attempts. */
+static void a_broken_attempt_closed_without_message_delta_is_continued_by_the_retry(void **state) {
+    sink_t s = {0};
+    turn_stream_t *ts = make(&s, NULL, 0, 0);
+    const char *lines[] = {START, TEXT_START(0), TEXT(0, "m1 m2 "), STOP(0), MSG_STOP};
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) assert_int_equal(feed(ts, lines[i]), TURN_STREAM_OK);
+    assert_int_equal(s.count, 3); /* the block stop waits: the retry may continue the block */
+    assert_int_equal(feed_message(ts, WHOLE("msg_2", TEXT_BLOCK("m1 m2 m3 m4 "), "\"end_turn\"")), TURN_STREAM_OK);
+    assert_string_equal(s.events[3], TEXT(0, "m3 m4 "));
+    assert_string_equal(s.events[4], STOP(0));
+    yyjson_doc *msg = finish_with(ts, "{\"input_tokens\":22,\"output_tokens\":15,\"cache_creation_input_tokens\":4,"
+                                      "\"cache_read_input_tokens\":6}");
+    assert_string_equal(streamed(&s), "m1 m2 m3 m4 ");
+    assert_int_equal(count_type(&s, "content_block_start"), 1);
+    assert_int_equal(count_type(&s, "content_block_stop"), 1);
+    assert_int_equal(count_type(&s, "message_delta"), 1);
+    assert_int_equal(count_type(&s, "message_stop"), 1);
+    yyjson_val *m = yyjson_doc_get_root(msg);
+    assert_int_equal(yyjson_arr_size(yyjson_obj_get(m, "content")), 1);
+    assert_string_equal(block_text(m, 0), "m1 m2 m3 m4 ");
+    yyjson_val *u = yyjson_obj_get(m, "usage"); /* the answer's usage, not the broken attempt's as well */
+    assert_int_equal(yyjson_get_int(yyjson_obj_get(u, "input_tokens")), 11);
+    assert_int_equal(yyjson_get_int(yyjson_obj_get(u, "output_tokens")), 14);
+    assert_int_equal(yyjson_get_int(yyjson_obj_get(u, "cache_creation_input_tokens")), 2);
+    assert_int_equal(yyjson_get_int(yyjson_obj_get(u, "cache_read_input_tokens")), 3);
+    yyjson_doc_free(msg);
+    turn_stream_free(ts);
+    sink_free(&s);
+}
+
+/* A block stop is sent once the stream says it goes on: a next block, a message_delta. */
+static void a_waiting_block_stop_is_sent_before_what_follows(void **state) {
+    sink_t s = {0};
+    turn_stream_t *ts = make(&s, NULL, 0, 0);
+    const char *lines[] = {START, TEXT_START(0), TEXT(0, "a"), STOP(0), TEXT_START(1), TEXT(1, "b"), STOP(1),
+                           DELTA("end_turn", 2), MSG_STOP};
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) assert_int_equal(feed(ts, lines[i]), TURN_STREAM_OK);
+    assert_int_equal(s.count, 7);
+    assert_string_equal(s.events[3], STOP(0));
+    assert_string_equal(s.events[4], TEXT_START(1));
+    assert_string_equal(s.events[6], STOP(1));
+    assert_true(turn_stream_at_message_end(ts));
+    turn_stream_free(ts);
+    sink_free(&s);
+}
+
+/* 2.1.332's interrupt tail: content_block_stop, message_delta with a null stop_reason, message_stop, then
+ * the result. The client gets one stop per block and one end. */
+static void the_interrupt_tail_ends_the_message_once(void **state) {
+    sink_t s = {0};
+    turn_stream_t *ts = make(&s, NULL, 0, 0);
+    const char *lines[] = {START, TEXT_START(0), TEXT(0, "half"), STOP(0),
+                           "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":null,\"stop_sequence\":null},"
+                           "\"usage\":{\"output_tokens\":1}}",
+                           MSG_STOP};
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) assert_int_equal(feed(ts, lines[i]), TURN_STREAM_OK);
+    assert_string_equal(s.events[3], STOP(0));
+    yyjson_doc *msg = finish_with(ts, ZERO_USAGE);
+    assert_int_equal(count_type(&s, "content_block_stop"), 1);
+    assert_int_equal(count_type(&s, "message_delta"), 1);
+    assert_int_equal(count_type(&s, "message_stop"), 1);
+    assert_string_equal(streamed(&s), "half");
+    yyjson_doc_free(msg);
+    turn_stream_free(ts);
+    sink_free(&s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(indexes_continue_across_upstream_messages),
@@ -454,6 +522,9 @@ int main(void) {
         cmocka_unit_test(a_different_retried_answer_follows_as_new_blocks),
         cmocka_unit_test(retried_text_meets_the_same_stop_sequences_and_max_tokens),
         cmocka_unit_test(a_turn_given_whole_from_the_start_is_one_message),
+        cmocka_unit_test(a_broken_attempt_closed_without_message_delta_is_continued_by_the_retry),
+        cmocka_unit_test(a_waiting_block_stop_is_sent_before_what_follows),
+        cmocka_unit_test(the_interrupt_tail_ends_the_message_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,8 +8,7 @@ const BUILD_DIR = process.env.BUILD_DIR || path.resolve('build');
 const SOURCE_DIR = process.env.SOURCE_DIR || path.resolve('.');
 export const DRIVER_BIN = path.join(BUILD_DIR, 'engine_driver');
 export const FAKE_CLI_BIN = path.join(BUILD_DIR, 'fake_cli');
-export const CLI_197 = path.join(SOURCE_DIR, '.deps/claude-2.1.197/node_modules/.bin/claude');
-export const CLI_100 = path.join(SOURCE_DIR, '.deps/claude-2.1.100/node_modules/.bin/claude');
+export * from './cli-versions.mjs';
 
 export class Driver {
   // settings: config.json keys (claudePath, warmSessions, ...). env: extra environment for the driver.

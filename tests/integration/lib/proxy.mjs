@@ -8,8 +8,8 @@ import path from 'node:path';
 export const SOURCE_DIR = process.env.SOURCE_DIR || path.resolve(import.meta.dirname, '../../..');
 export const BUILD_DIR = process.env.BUILD_DIR || path.join(SOURCE_DIR, 'build');
 export const PROXY_BIN = process.env.PROXY_BIN || path.join(BUILD_DIR, 'claude-ws-proxy');
-export const CLI_197 = path.join(SOURCE_DIR, '.deps/claude-2.1.197/node_modules/.bin/claude');
-export const CLI_100 = path.join(SOURCE_DIR, '.deps/claude-2.1.100/node_modules/.bin/claude');
+export * from './cli-versions.mjs';
+import { CLI_197 } from './cli-versions.mjs';
 export const FAKE_CLI_BIN = path.join(BUILD_DIR, 'fake_cli');
 
 // A port nobody listens on right now (the kernel picks it; we close before the proxy binds).
