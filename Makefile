@@ -7,7 +7,7 @@ CONFIG     ?= $(wildcard config.json)
 CLI_VERSIONS ?= 2.1.100 2.1.197 2.1.332
 export CLI_VERSIONS
 
-.PHONY: all build asan deps test-deps run test unit bench docker-test clean
+.PHONY: all build asan deps test-deps run test unit bench fuzz soak docker-test clean
 
 all: build
 
@@ -43,6 +43,14 @@ docker-test: test-deps
 
 bench: test-deps build
 	@node bench/run.mjs
+
+# libFuzzer targets (tests/fuzz/) under ASan/UBSan in build-fuzz, FUZZ_SECONDS each (20 here, 60 in `make test`).
+fuzz: test-deps
+	@scripts/fuzz.sh
+
+# A bounded load run on loopback: concurrency 1/8/32 and abort churn (bench/soak.mjs; SOAK_SECONDS per phase).
+soak: test-deps build
+	@node bench/soak.mjs
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -18,7 +18,8 @@ import { now, sleep, streamMessages } from './lib/stream.mjs';
 
 const MODEL = 'claude-sonnet-4-5';
 const WARM_MS = 3000;
-const CLI_VERSION = 'claude-2.1.197';
+// The CLI benchmarked: CLAUDE_TEST_CLI_VERSION (one of the pinned ones), 2.1.197 by default.
+const CLI_VERSION = `claude-${process.env.CLAUDE_TEST_CLI_VERSION || '2.1.197'}`;
 // As the engine spawns it in api mode (src/engine/cli.c).
 const CLI_ARGS = [
   '-p', '--input-format', 'stream-json', '--output-format', 'stream-json', '--verbose',
@@ -107,9 +108,10 @@ export default async function run({ sourceDir, iterations }) {
   const cliEnv = {
     PATH: process.env.PATH, HOME: home, CLAUDE_CONFIG_DIR: path.join(home, '.claude'),
     ANTHROPIC_BASE_URL: up.url, ANTHROPIC_API_KEY: 'sk-test',
-    // What the engine puts in its children's environment (src/engine/cli.c).
+    // What the engine puts in its children's environment (src/transport/cli_env.c, src/engine/cli_versions.c).
     DISABLE_TELEMETRY: '1', DISABLE_ERROR_REPORTING: '1', DISABLE_AUTOUPDATER: '1',
     CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1', CLAUDE_CODE_MAX_RETRIES: '0',
+    ENABLE_TOOL_SEARCH: 'false', CLAUDE_CODE_TOTAL_TOKENS_REMINDER: 'off', CLAUDE_CODE_THINKING_DISPLAY_UPDATES: '0',
   };
   const proxy = await startProxy({
     // Used processes close soon after their turn (sessionTimeoutMs), so the pool always has room to refill

@@ -11,7 +11,8 @@ import path from 'node:path';
 import { sleep, streamMessages } from './lib/stream.mjs';
 
 const MODEL = 'claude-sonnet-4-5';
-const CLI_VERSION = 'claude-2.1.197';
+// The CLI benchmarked: CLAUDE_TEST_CLI_VERSION (one of the pinned ones), 2.1.197 by default.
+const CLI_VERSION = `claude-${process.env.CLAUDE_TEST_CLI_VERSION || '2.1.197'}`;
 const WARM_MS = 3000;
 const COLD_IDLE_MS = 2000; // the cold scenario's sessionTimeoutMs: its sessions end before the next sample
 const LIVE_SESSIONS = 5;

@@ -23,8 +23,19 @@ if [ ! -e ".deps/codex-$CODEX_VERSION/node_modules/.bin/codex" ]; then
   npm install --prefix ".deps/codex-$CODEX_VERSION" --no-audit --no-fund --loglevel=error "@openai/codex@$CODEX_VERSION"
 fi
 
-if [ ! -d tests/node_modules ] || [ tests/package-lock.json -nt tests/node_modules/.package-lock.json ]; then
+# A symlinked tests/node_modules is a shared install (a git worktree's): `npm ci` through it would empty
+# it for everyone sharing it, so only a real directory is refreshed here.
+if [ ! -L tests/node_modules ] && { [ ! -d tests/node_modules ] || [ tests/package-lock.json -nt tests/node_modules/.package-lock.json ]; }; then
   (cd tests && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# pi (a coding agent speaking both dialects), run against the proxy by tests/integration/clients.test.mjs.
+PI_VERSION=0.73.1
+if [ ! -e ".deps/pi-coding-agent-$PI_VERSION/node_modules/.bin/pi" ]; then
+  echo "install-test-deps: @mariozechner/pi-coding-agent@$PI_VERSION into .deps/pi-coding-agent-$PI_VERSION"
+  mkdir -p ".deps/pi-coding-agent-$PI_VERSION"
+  npm install --prefix ".deps/pi-coding-agent-$PI_VERSION" --no-audit --no-fund --loglevel=error \
+    "@mariozechner/pi-coding-agent@$PI_VERSION"
 fi
 
 if [ "$(uname)" != Darwin ] && ! command -v chromium >/dev/null; then
@@ -43,5 +54,20 @@ if [ "$(uname)" = Linux ] && command -v apt-get >/dev/null; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $missing ||
       { $SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $missing; } ||
       echo "install-test-deps:$missing not installed; the Docker image test will be skipped (or fail under CI)" >&2
+  fi
+fi
+
+# The libFuzzer targets (scripts/fuzz.sh): clang with its fuzzer and sanitizer runtimes.
+if [ "$(uname)" = Linux ] && command -v apt-get >/dev/null; then
+  fuzz_missing=""
+  command -v clang >/dev/null || fuzz_missing="clang"
+  dpkg -s libclang-rt-dev >/dev/null 2>&1 || fuzz_missing="$fuzz_missing libclang-rt-dev"
+  if [ -n "$fuzz_missing" ]; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    echo "install-test-deps: $fuzz_missing (the fuzz targets)"
+    # shellcheck disable=SC2086 # one word per package
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $fuzz_missing ||
+      { $SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $fuzz_missing; } ||
+      echo "install-test-deps: $fuzz_missing not installed; the fuzz test will be skipped (or fail under CI)" >&2
   fi
 fi

@@ -26,7 +26,14 @@ typedef struct {
     int exit_code;
     bool is_stopping;          /* a signal came: draining */
     bool is_closing;           /* the server is being closed; happens once */
+    bool is_engine_stopping;   /* the drain deadline ended the turns before the server closes */
+    bool is_engine_down;
+    bool is_http_closed;
 } runtime_t;
+
+/* After the drain deadline ended the turns: how long their last words (an error event, a final chunk)
+ * may take to reach the clients before the connections are cut. */
+#define DRAIN_GOODBYE_MS 1000
 
 static void usage(FILE *out) {
     fprintf(out,
@@ -44,13 +51,20 @@ static void on_credentials_changed(void *arg, const char *why) {
 
 static void on_engine_down(void *arg) {
     runtime_t *rt = arg;
-    uv_stop(rt->app->loop);
+    rt->is_engine_down = true;
+    if (rt->is_http_closed) uv_stop(rt->app->loop);
 }
 
 static void on_http_closed(void *arg) {
     runtime_t *rt = arg;
     rt->app->http = NULL; /* http_server_close freed it */
-    engine_shutdown(rt->app->engine, on_engine_down, rt);
+    rt->is_http_closed = true;
+    if (!rt->is_engine_stopping) {
+        rt->is_engine_stopping = true;
+        engine_shutdown(rt->app->engine, on_engine_down, rt);
+    } else if (rt->is_engine_down) {
+        uv_stop(rt->app->loop);
+    }
 }
 
 static void finish_shutdown(runtime_t *rt) {
@@ -71,8 +85,16 @@ static void on_http_idle(void *arg) {
 
 static void on_drain_deadline(uv_timer_t *t) {
     runtime_t *rt = t->data;
+    if (rt->is_engine_stopping) { /* the goodbyes did not get out in time either */
+        finish_shutdown(rt);
+        return;
+    }
     log_warn("shutdown.drain_timeout", "active=%zu", http_server_active_exchanges(rt->app->http));
-    finish_shutdown(rt);
+    /* End the turns first, so each open stream gets an error event or a final chunk and ends properly;
+     * the server closes once they are out (the drain tick), or after DRAIN_GOODBYE_MS at most. */
+    rt->is_engine_stopping = true;
+    engine_shutdown(rt->app->engine, on_engine_down, rt);
+    uv_timer_start(&rt->deadline_timer, on_drain_deadline, DRAIN_GOODBYE_MS, 0);
 }
 
 /* First signal: stop accepting and let in-flight responses finish; a second one stops at once. */

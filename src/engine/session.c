@@ -256,6 +256,7 @@ int session_begin_response(session_t *s, const engine_request_t *req) {
     free(s->error_kind);
     free(s->error_text);
     s->error_kind = s->error_text = NULL;
+    s->retry_delay_ms = 0;
     tools_set_choice(s->tools, &req->tool_choice);
     return s->stream && s->conversation ? 0 : -ENOMEM;
 }
@@ -347,6 +348,9 @@ void session_on_result(session_t *s, yyjson_val *root) {
         else snprintf(msg, sizeof msg, "the Claude Code CLI reported %s", subtype ? subtype : "an error");
         engine_error_t err;
         proto_map_error(status, s->error_kind, msg, &err);
+        /* The CLI waited as the upstream's retry-after said: the client is told the same, not a guess. */
+        if (status == 429 && s->retry_delay_ms > 0 && s->retry_delay_ms < 86400000)
+            err.retry_after_s = (int)((s->retry_delay_ms + 999) / 1000);
         log_info("session.upstream_error", "session=%s status=%d kind=%s", s->id, status,
                  s->error_kind ? s->error_kind : "-");
         sink_error(s, &err);

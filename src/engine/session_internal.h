@@ -49,6 +49,7 @@ struct session_s {
     fingerprint_t held;              /* the conversation an IDLE session holds */
     bool has_held;
     char *error_kind, *error_text;   /* from the CLI's synthetic error message */
+    int64_t retry_delay_ms;          /* the CLI's last api_retry wait this turn (the upstream's retry-after) */
     /* client tools */
     bool resumes_tool_turn;  /* seeded with tool results: the first turn sends no user line */
     bool is_split_turn;      /* this CLI turn was split into several responses at client tool calls */

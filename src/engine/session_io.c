@@ -125,6 +125,8 @@ static void on_assistant(session_t *s, yyjson_val *root) {
 static void on_system(session_t *s, const proto_line_t *l) {
     if (l->subtype && !strcmp(l->subtype, "api_retry")) {
         yyjson_val *r = l->root;
+        yyjson_val *delay = yyjson_obj_get(r, "retry_delay_ms");
+        if (yyjson_is_int(delay) && yyjson_get_sint(delay) > 0) s->retry_delay_ms = yyjson_get_sint(delay);
         log_warn("session.api_retry", "session=%s attempt=%lld status=%lld delay_ms=%lld", s->id,
                  (long long)yyjson_get_sint(yyjson_obj_get(r, "attempt")),
                  (long long)yyjson_get_sint(yyjson_obj_get(r, "error_status")),
@@ -155,6 +157,16 @@ static void log_garbage(session_t *s, const char *line, size_t len) {
 }
 
 /* ---- transport events ---- */
+
+/* Silence is what times out, not length: any byte during a turn restarts the clock, so one large line
+ * arriving slowly is not mistaken for a stalled CLI. */
+static void session_on_bytes(void *arg, size_t len) {
+    session_t *s = arg;
+    (void)len;
+    if (s->state == SESSION_BUSY && s->is_initialized && !s->is_draining && !s->is_paused &&
+        s->timer_kind == TIMER_STALL)
+        session_set_timer(s, TIMER_STALL, (uint64_t)s->env.cfg->stall_timeout_ms);
+}
 
 static void session_on_line(void *arg, const char *line, size_t len) {
     session_t *s = arg;
@@ -265,7 +277,8 @@ static char *const *resume_env(char *const *base) {
 }
 
 int session_start_process(session_t *s, const char *resume_id) {
-    transport_events_t ev = {.on_line = session_on_line, .on_open = session_on_open, .on_closed = session_on_closed};
+    transport_events_t ev = {.on_line = session_on_line, .on_open = session_on_open, .on_closed = session_on_closed,
+                             .on_bytes = session_on_bytes};
     transport_launch_t tl;
     s->transport = transport_open(&s->env.transport, &ev, s, &tl);
     if (!s->transport) return UV_ENOMEM;

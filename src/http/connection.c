@@ -155,6 +155,17 @@ static void check_stall(http_conn_t *c) {
     conn_start_timer(c, CONN_TIMER_STALL, wait);
 }
 
+/* EOF while the answer is being made. A FIN alone does not say the client is gone: HTTP tools that
+ * shutdown(SHUT_WR) after the request still read the answer. Only a write can tell (a closed socket
+ * answers data with a reset), so a whole answer is still made and sent, and a stream that begins later
+ * notices a vanished client at its first write. */
+static void on_peer_done_sending(http_conn_t *c) {
+    c->is_peer_done_sending = true;
+    c->must_close = true; /* no further request can come */
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    c->is_reading = false;
+}
+
 static void resume_parsing(http_conn_t *c);
 static void fail_request(http_conn_t *c, int status, const char *message);
 
@@ -378,7 +389,11 @@ void conn_exchange_done(http_conn_t *c) {
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     http_conn_t *c = s->data;
     if (nread < 0) {
-        if (c->state == CONN_BUSY) conn_abort(c, nread == UV_EOF ? "closed by client" : uv_err_name((int)nread));
+        /* Once a stream is flowing, a FIN is a client leaving (every stream client reads until the end). */
+        bool is_streaming = c->ex && c->ex->is_stream_started;
+        if (c->state == CONN_BUSY && nread == UV_EOF && !c->is_peer_done_sending && !is_streaming)
+            on_peer_done_sending(c);
+        else if (c->state == CONN_BUSY) conn_abort(c, nread == UV_EOF ? "closed by client" : uv_err_name((int)nread));
         else conn_close(c);
         return;
     }

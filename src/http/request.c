@@ -109,6 +109,18 @@ static int on_headers_complete(llhttp_t *p) {
     http_split_target((char *)buf_cstr(&ex->head) + ex->target_off, &ex->path, &ex->query);
     ex->is_head_complete = true;
     c->state = CONN_BODY;
+    /* llhttp reads a request line without a version as HTTP/0.9, and takes HTTP/2.0 text: neither is
+     * what we speak, so neither is answered as if it were HTTP/1.1. */
+    if (p->http_major == 0) {
+        c->must_close = true;
+        refuse(c, 400, "the request line has no HTTP/1.x version");
+        return HPE_PAUSED;
+    }
+    if (p->http_major != 1) {
+        c->must_close = true;
+        refuse(c, 505, "only HTTP/1.0 and HTTP/1.1 are spoken here");
+        return HPE_PAUSED;
+    }
     /* One deadline for the whole body: restarting it per read would let a byte every few seconds hold
      * the connection (and its slot) forever. */
     if (c->srv->limits.body_timeout_ms > 0) conn_start_timer(c, CONN_TIMER_BODY, (uint64_t)c->srv->limits.body_timeout_ms);

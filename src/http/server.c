@@ -152,3 +152,14 @@ void server_conn_gone(http_server_t *srv, http_conn_t *c) {
     srv->conn_count--;
     server_maybe_closed(srv);
 }
+
+int http_server_port(const http_server_t *srv) {
+    if (!srv->has_listener) return UV_EINVAL;
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    int rc = uv_tcp_getsockname(&srv->listener, (struct sockaddr *)&ss, &len);
+    if (rc) return rc;
+    if (ss.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    if (ss.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    return UV_EINVAL;
+}

@@ -56,6 +56,8 @@ void http_server_set_observer(http_server_t *srv, http_observer_fn fn, void *ctx
 void http_server_set_error_handler(http_server_t *srv, http_error_fn fn, void *ctx);
 /* Bind and listen; returns 0 or a negative libuv error (e.g. UV_EADDRINUSE). */
 int http_server_listen(http_server_t *srv, const char *host, int port);
+/* The port it listens on (the kernel's pick after port 0), or a negative libuv error. */
+int http_server_port(const http_server_t *srv);
 /* Shutdown, step one: stop accepting; idle keep-alive connections are closed. */
 void http_server_stop_accepting(http_server_t *srv);
 /* Exchanges not yet finished. */

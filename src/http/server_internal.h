@@ -127,6 +127,7 @@ struct http_conn_s {
     bool is_above_high_water;   /* a drain callback is owed when the queue falls back */
     bool must_close;            /* close after the current exchange */
     bool is_message_complete;   /* set by the parser, acted on once llhttp_execute returns */
+    bool is_peer_done_sending;  /* FIN read while busy: half-closed, or gone (a write tells) */
     int in_callback;            /* user code on the stack: do not free */
     int pending_status;         /* an error a parser callback found (413, 431) */
     char pending_message[128];

@@ -64,6 +64,11 @@ static void stdio_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b) {
 static void stdio_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
     stdio_transport_t *t = s->data;
     if (n > 0 && t->state == STDIO_OPEN) {
+        if (t->base.events.on_bytes) t->base.events.on_bytes(t->base.arg, (size_t)n);
+        if (t->state != STDIO_OPEN) {
+            free(b->base);
+            return;
+        }
         int rc = ndjson_reader_feed(&t->reader, b->base, (size_t)n, stdio_on_line, t);
         free(b->base);
         if (rc == -EMSGSIZE && t->state == STDIO_OPEN) stdio_end(t, -EMSGSIZE);

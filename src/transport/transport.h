@@ -26,6 +26,9 @@ typedef struct {
     void (*on_open)(void *arg);
     /* The channel is gone for good (reason: 0 = orderly, negative = error). */
     void (*on_closed)(void *arg, int reason);
+    /* Bytes arrived, maybe mid-line (may be NULL): the CLI is not silent even while one long line is
+     * still coming, so stall clocks count bytes, not lines. */
+    void (*on_bytes)(void *arg, size_t len);
 } transport_events_t;
 
 typedef struct {

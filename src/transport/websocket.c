@@ -250,7 +250,9 @@ void ws_session_end(ws_session_t *s, int reason) {
 }
 
 int ws_session_take_bytes(ws_session_t *s, const char *data, size_t len) {
-    return ws_lines_append(&s->lines, data, len);
+    int rc = ws_lines_append(&s->lines, data, len);
+    if (rc == 0 && len && s->transport.events.on_bytes) s->transport.events.on_bytes(s->transport.arg, len);
+    return rc;
 }
 
 void ws_session_drain(ws_session_t *s) {

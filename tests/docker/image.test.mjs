@@ -40,7 +40,7 @@ function podman(args, { check = true } = {}) {
 const upstream = await startFakeUpstream();
 const containers = new Set();
 after(async () => {
-  for (const name of containers) await podman(['rm', '-f', '-t', '0', name], { check: false });
+  for (const name of containers) await podman(['rm', '-f', '-v', '-t', '0', name], { check: false });
   await podman(['volume', 'rm', '-f', AUTH_VOLUME, STATE_VOLUME], { check: false });
   await upstream.close();
 });
@@ -86,7 +86,7 @@ async function startContainer(label, { env = {}, mounts = [] } = {}) {
     if (state.stdout.trim() !== 'true') throw new Error(`container ${name} stopped:\n${await logs()}`);
     await new Promise((r) => setTimeout(r, 100)); // poll: the proxy's port has no other signal we can await
   }
-  return { name, base, logs, remove: async () => { await podman(['rm', '-f', '-t', '10', name]); containers.delete(name); } };
+  return { name, base, logs, remove: async () => { await podman(['rm', '-f', '-v', '-t', '10', name]); containers.delete(name); } };
 }
 
 test('the image: a non-root user, HOST=0.0.0.0, only the HTTP port exposed, a health check, two volumes', T, async () => {

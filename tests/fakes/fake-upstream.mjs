@@ -117,13 +117,15 @@ function plan(body) {
   // [[fail_mid:N]] / [[drop_mid:N]]: N text deltas, then an in-stream `event: error` (what the real API sends
   // when it fails after the stream began) or a dropped connection. The CLI then asks again without
   // streaming: that fails the same way, or with [[fail_mid:N:retry_ok]] gets the whole answer.
+  // [[drop_mid:N:held]] keeps the connection open after the N deltas until the test calls dropHeld():
+  // a connection that dies as its data arrives may take that data with it (2.1.332 then shows none).
   const failMid = get('fail_mid') || get('drop_mid');
   if (failMid) {
     const [n, how] = failMid.arg.split(':');
     const after = Math.max(1, Number(n) || 3);
     blocks.push({ type: 'text', text: Array.from({ length: after + 20 }, (_, k) => `m${k + 1} `).join('') });
     return { blocks, stop: 'end_turn', delayMs, failAfter: after, failMode: failMid.name === 'drop_mid' ? 'drop' : 'error',
-      isRetryOk: how === 'retry_ok' };
+      isRetryOk: how === 'retry_ok', isHeld: how === 'held' };
   }
 
   let answer = DEFAULT_TEXT;
@@ -177,7 +179,7 @@ function startBlock(block) {
   return { type: 'tool_use', id: block.id, name: block.name, input: {} };
 }
 
-async function stream(res, body, p, isClosed) {
+async function stream(res, body, p, isClosed, hold) {
   res.writeHead(200, {
     'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'request-id': newId('req'),
     'anthropic-ratelimit-requests-limit': '1000', 'anthropic-ratelimit-requests-remaining': '999',
@@ -196,7 +198,7 @@ async function stream(res, body, p, isClosed) {
     for (const delta of deltasFor(block)) {
       if (p.delayMs) await sleep(p.delayMs);
       if (isClosed()) return;
-      if (p.failAfter && count === p.failAfter) return failStream(res, send, p.failMode);
+      if (p.failAfter && count === p.failAfter) return failStream(res, send, p.failMode, p.isHeld ? hold : null);
       send('content_block_delta', { index, delta });
       count++;
     }
@@ -207,7 +209,8 @@ async function stream(res, body, p, isClosed) {
   res.end();
 }
 
-function failStream(res, send, mode) {
+function failStream(res, send, mode, hold) {
+  if (mode === 'drop' && hold) return hold(() => res.destroy());
   // Once what was sent has left, so the client sees the deltas before the connection dies.
   if (mode === 'drop') return res.write('', () => res.destroy());
   send('error', { error: { type: 'overloaded_error', message: 'fake upstream overloaded mid-stream' } });
@@ -225,6 +228,8 @@ function whole(res, body, p) {
 
 export async function startFakeUpstream({ port = 0 } = {}) {
   const requests = [];
+  const held = []; // connections [[drop_mid:N:held]] keeps open: each entry drops one
+  const hold = (drop) => held.push(drop);
   const server = http.createServer((req, res) => {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
@@ -253,7 +258,7 @@ export async function startFakeUpstream({ port = 0 } = {}) {
       }
       let closed = false;
       res.on('close', () => { closed = true; });
-      if (body.stream) await stream(res, body, p, () => closed);
+      if (body.stream) await stream(res, body, p, () => closed, hold);
       else whole(res, body, p);
     });
   });
@@ -266,6 +271,8 @@ export async function startFakeUpstream({ port = 0 } = {}) {
     // The requests that carried a conversation (the CLI may also make side requests).
     turns: () => requests.filter((r) => Array.isArray(r.body?.messages)),
     lastTurn: () => requests.filter((r) => Array.isArray(r.body?.messages)).at(-1),
+    // Drop the connections [[drop_mid:N:held]] kept open; how many there were.
+    dropHeld: () => held.splice(0).map((drop) => drop()).length,
     close: () => new Promise((resolve) => { server.closeAllConnections?.(); server.close(() => resolve()); }),
   };
 }

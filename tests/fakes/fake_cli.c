@@ -25,6 +25,7 @@
  *   [[garbage]]              a garbage line (invalid UTF-8, not JSON) before the answer
  *   [[garbage_flood:N]]      N garbage lines, then silence
  *   [[big:BYTES]]            the answer is one text delta of BYTES bytes
+ *   [[slowline:N:MS]]        the answer is one text delta line of N KiB, written in N pieces MS apart
  *   [[permission:TOOL]]      ask can_use_tool for TOOL first; the answer says "allow" or "deny: <message>"
  *   [[tool:NAME:{json}]]     call the host's tool mcp__client__NAME (tool_use, can_use_tool, tools/call),
  *                            wait for the result, then answer "Tool said: <text>"
@@ -76,6 +77,24 @@ static void write_all(int fd, const char *p, size_t n) {
         p += w;
         n -= (size_t)w;
     }
+}
+
+/* Writes the doc as one line in `pieces` writes `ms` apart (one large line arriving slowly), and frees it. */
+static void emit_slowly(yyjson_mut_doc *doc, yyjson_mut_val *root, int pieces, int ms) {
+    yyjson_mut_doc_set_root(doc, root);
+    size_t len;
+    char *s = yyjson_mut_write(doc, 0, &len);
+    yyjson_mut_doc_free(doc);
+    if (!s) exit(1);
+    s = realloc(s, len + 1);
+    s[len++] = '\n';
+    size_t step = len / (size_t)(pieces > 0 ? pieces : 1) + 1;
+    for (size_t at = 0; at < len; at += step) {
+        write_all(1, s + at, len - at < step ? len - at : step);
+        struct timespec pause_for = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+        if (at + step < len) nanosleep(&pause_for, NULL);
+    }
+    free(s);
 }
 
 /* Writes the doc as one line and frees it. */
@@ -281,6 +300,7 @@ typedef struct {
     char say[4096];
     int slow_n, slow_ms, exit_code, garbage_flood;
     long big;
+    int slowline_kib, slowline_ms;
     bool is_stall, is_crash, is_exit, has_garbage, is_ignore_interrupt, is_echo_system;
     char permission_tool[128];
     char tool_name[128];
@@ -318,6 +338,7 @@ static void parse_script(const char *text, script_t *s) {
     s->has_garbage = directive(text, "garbage", NULL, 0);
     if (directive(text, "garbage_flood", arg, sizeof arg)) s->garbage_flood = atoi(arg);
     if (directive(text, "big", arg, sizeof arg)) s->big = atol(arg);
+    if (directive(text, "slowline", arg, sizeof arg)) sscanf(arg, "%d:%d", &s->slowline_kib, &s->slowline_ms);
     directive(text, "permission", s->permission_tool, sizeof s->permission_tool);
     if (directive(text, "tool", arg, sizeof arg)) {
         char *colon = strchr(arg, ':');
@@ -367,6 +388,19 @@ static bool stream_text(const char *id, const script_t *s, const char *text) {
         memset(all, 'x', all_len);
         all[all_len] = '\0';
         emit_text_delta(all, all_len);
+    } else if (s->slowline_kib > 0) {
+        all_len = (size_t)s->slowline_kib * 1024;
+        all = malloc(all_len + 1);
+        memset(all, 'y', all_len);
+        all[all_len] = '\0';
+        yyjson_mut_doc *doc = yyjson_mut_doc_new(NULL);
+        yyjson_mut_val *ev = yyjson_mut_obj(doc), *delta = yyjson_mut_obj(doc);
+        yyjson_mut_obj_add_str(doc, ev, "type", "content_block_delta");
+        yyjson_mut_obj_add_int(doc, ev, "index", 0);
+        yyjson_mut_obj_add_str(doc, delta, "type", "text_delta");
+        yyjson_mut_obj_add_strn(doc, delta, "text", all, all_len);
+        yyjson_mut_obj_add_val(doc, ev, "delta", delta);
+        emit_slowly(doc, stream_event(doc, ev), s->slowline_kib, s->slowline_ms);
     } else if (s->slow_n > 0) {
         all = calloc(1, (size_t)s->slow_n * 16 + 1);
         for (int i = 0; i < s->slow_n; i++) {

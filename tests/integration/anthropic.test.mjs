@@ -472,9 +472,14 @@ for (const { transport, cli, version } of TRANSPORTS) {
     });
 
     test('connection_lost_after_the_stream_began_ends_it_with_an_error_event', T, async () => {
+      // The connection drops once the client holds the first words (held: not as they travel).
+      let seen = '';
       const res = await post(proxy, '/v1/messages', {
-        model: MODEL, max_tokens: 1024, stream: true, messages: user(`[[drop_mid:2]] ${marker('dropmid')}`),
-      });
+        model: MODEL, max_tokens: 1024, stream: true, messages: user(`[[drop_mid:2:held]] ${marker('dropmid')}`),
+      }, { onFrame: (f) => {
+        if (f.event === 'content_block_delta') seen += f.data.delta.text;
+        if (seen === 'm1 m2 m3 m4 ') up.dropHeld();
+      } });
       assert.equal(res.status, 200);
       assert.ok(!res.aborted);
       const seq = res.frames.filter((f) => f.event !== 'ping');

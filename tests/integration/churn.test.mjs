@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
+import net from 'node:net';
 import path from 'node:path';
 
 const SOURCE_DIR = process.env.SOURCE_DIR || path.resolve(import.meta.dirname, '../..');
@@ -60,6 +61,27 @@ describe('abort churn', () => {
     await reader.closed.catch(() => {});
   }
 
+  function rawPost(body) {
+    const text = JSON.stringify(body);
+    return `POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`;
+  }
+
+  test('a_half_closed_client_still_gets_its_answer', { timeout: 60_000 }, async () => {
+    const s = net.connect(proxy.port, '127.0.0.1');
+    let data = '';
+    s.on('data', (d) => { data += d; });
+    const closed = new Promise((resolve) => s.on('close', resolve));
+    await new Promise((resolve) => s.once('connect', resolve));
+    // shutdown(SHUT_WR) right after the request, as some HTTP tools do
+    s.end(rawPost({ model: MODEL, max_tokens: 64, messages: [{ role: 'user', content: '[[slow:5:200]]' }] }));
+    await closed;
+    assert.match(data, /^HTTP\/1\.1 200 /);
+    const body = JSON.parse(data.slice(data.indexOf('\r\n\r\n') + 4));
+    assert.equal(body.type, 'message');
+    assert.equal(body.stop_reason, 'end_turn');
+  });
+
   test('peak_children_stay_within_max_sessions', { timeout: 300_000 }, async () => {
     let next = 0;
     const worker = async () => {
@@ -76,5 +98,45 @@ describe('abort churn', () => {
     const { peak } = peakChildren(proxy.logs());
     assert.ok(peak <= MAX_SESSIONS, `peak live children ${peak} > maxSessions ${MAX_SESSIONS}`);
     assert.ok(peak >= 2, `the churn ran several processes at once (peak ${peak})`);
+  });
+});
+
+describe('shutdown at the drain deadline', () => {
+  test('open_streams_end_with_an_error_event_not_a_cut', { timeout: 60_000 }, async () => {
+    const cliDir = fs.mkdtempSync(path.join(os.tmpdir(), 'drain-cli-'));
+    const cli = fakeCli(cliDir, {});
+    const proxy = await startProxy({ config: { claudePath: cli.path, defaultModel: MODEL, drainTimeoutMs: 300,
+      warmSessions: 0, transport: 'stdio', pingIntervalMs: 0 } });
+    try {
+      const open = async (p, body) => {
+        const res = await fetch(`${proxy.url}${p}`, { method: 'POST', headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model: MODEL, max_tokens: 64, stream: true, ...body }) });
+        assert.equal(res.status, 200);
+        const reader = res.body.getReader();
+        const first = await reader.read();
+        return { reader, text: new TextDecoder().decode(first.value) };
+      };
+      const streams = [
+        await open('/v1/messages', { messages: [{ role: 'user', content: 'a [[stall]]' }] }),
+        await open('/v1/chat/completions', { messages: [{ role: 'user', content: 'b [[stall]]' }] }),
+      ];
+      proxy.proc.kill('SIGTERM');
+      for (const s of streams) {
+        for (;;) {
+          const { done, value } = await s.reader.read(); // a cut connection would reject here
+          if (done) break;
+          s.text += new TextDecoder().decode(value);
+        }
+      }
+      assert.match(streams[0].text, /event: error\ndata: \{"type":"error"/);
+      assert.match(streams[1].text, /"error":\{/);
+      const r = await proxy.exited;
+      assert.equal(r.code, 0);
+      assert.deepEqual(proxy.sanitizerReports(), []);
+    } finally {
+      await proxy.stop();
+      proxy.cleanup();
+      fs.rmSync(cliDir, { recursive: true, force: true });
+    }
   });
 });

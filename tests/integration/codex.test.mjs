@@ -19,7 +19,7 @@ const T = { timeout: 180_000 };
 
 const skip = (!fs.existsSync(CODEX) && `codex ${CODEX_VERSION} is not installed (scripts/install-test-deps.sh)`) ||
   (!fs.existsSync(CLI_197) && 'the pinned CLI is not installed') ||
-  (!hasNetns() && 'needs root and unshare for a network namespace');
+  (!hasNetns() && 'needs a network namespace (root, unshare, ip) for the client');
 
 describe('codex exec through /v1/responses', { skip }, () => {
   let up;
@@ -90,5 +90,12 @@ env_key = "CLAUDE_PROXY_API_KEY"
     assert.match(JSON.stringify(result.content), /CX_FILE_CONTENT/);
     // The follow-up (the whole history re-sent, with function_call_output) answered the CLI parked on the call.
     assert.equal(proxy.logEvents('session.tool_results').at(-1).answered, '1');
+  });
+
+  test('namespace_tool_call_goes_back_with_its_namespace', T, async () => {
+    // multi_agent_v1 is a namespace tool; Codex runs its close_agent only when the call names the namespace.
+    const r = await codex('[[tool:close_agent:{"target":"nobody"}]]');
+    assert.equal(r.code, 0, `codex: ${r.stderr.slice(-3000)}`);
+    assert.match(r.stdout, /Tool said: invalid agent id nobody/);
   });
 });

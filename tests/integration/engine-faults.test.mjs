@@ -112,6 +112,13 @@ describe('CLI faults mid-turn', () => {
     assert.equal(streamedText(res).length, size);
   });
 
+  test('one large line arriving slowly is not silence', async () => {
+    // One 15 KiB line in 15 writes 200 ms apart: 3 s for the line, three times stallTimeoutMs, never silent 1 s.
+    const res = await d.turn('slowline1', user('[[slowline:15:200]]', { max_tokens: 100000 }));
+    assert.equal(res.error, undefined);
+    assert.equal(text(res).length, 15 * 1024);
+  });
+
   test('the stall timeout measures silence, not length', async () => {
     // 15 deltas 200 ms apart: 3 s in all, three times stallTimeoutMs, never silent for 1 s
     const long = await d.turn('stall1', user('[[slow:15:200]]'));

@@ -292,6 +292,30 @@ for (const { version, cli } of TEST_CLIS.filter((c) => c.transport === 'stdio'))
         }
       });
     }
+
+    test("the client's tools are offered to the model directly, beside Claude Code's (no ToolSearch)", async () => {
+      const up = await startFakeUpstream();
+      const d = await Driver.start({ claudePath: cli, warmSessions: 0, mode: 'agent', workDir: 'AUTO' },
+        { ANTHROPIC_BASE_URL: up.url });
+      try {
+        const tools = [{ name: 'get_weather', description: 'Current weather in a city',
+          input_schema: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } }];
+        const res = await d.turn('agenttools', user('[[tool:get_weather:{"city":"Paris"}]]', { tools }));
+        assert.equal(res.error, undefined, JSON.stringify(res.error));
+        const offered = up.turns()[0].body.tools.map((t) => t.name);
+        assert.ok(offered.includes('mcp__client__get_weather'), offered.join(','));
+        assert.ok(offered.includes('Bash'), offered.join(','));
+        assert.ok(!offered.includes('ToolSearch'), offered.join(','));
+        const call = res.done.content.find((b) => b.type === 'tool_use');
+        assert.equal(call?.name, 'get_weather');
+        assert.deepEqual(call.input, { city: 'Paris' });
+        assert.equal(res.done.stop_reason, 'tool_use');
+      } finally {
+        await d.stop();
+        d.cleanup();
+        await up.close();
+      }
+    });
   });
 }
 

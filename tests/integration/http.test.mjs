@@ -77,6 +77,15 @@ describe('http: one connection, many requests', () => {
     c.destroy();
   });
 
+  test('http_2_and_version_less_request_lines_are_refused', T, async () => {
+    for (const [line, status] of [['GET /health HTTP/2.0', 505], ['GET /v1/models', 400], ['GET /v1/models HTTP/0.9', 400]]) {
+      const { conn, res } = await rawRequest(proxy.port, `${line}\r\nHost: 127.0.0.1\r\n\r\n`);
+      assert.equal(res.status, status, line);
+      assert.equal(res.headers.connection, 'close');
+      conn.destroy();
+    }
+  });
+
   test('chunked_request_body_is_reassembled', T, async () => {
     const whole = await rawRequest(proxy.port, post('/v1/messages/count_tokens', countBody));
     whole.conn.destroy();

@@ -119,6 +119,17 @@ describe('responses api', { skip: !fs.existsSync(CLI_197) && 'the pinned CLI is 
     assert.equal(results.at(-1).answered, '1');
   });
 
+  test('parallel_function_calls_are_answered_together', T, async () => {
+    const input = [{ role: 'user', content: '[[tool:get_weather:{"city":"Rome"}]][[tool:get_weather:{"city":"Lima"}]]' }];
+    const first = await create(input, { tools: [WEATHER], store: false });
+    const calls = first.output.filter((o) => o.type === 'function_call');
+    assert.deepEqual(calls.map((c) => JSON.parse(c.arguments).city), ['Rome', 'Lima']);
+    const outputs = calls.map((c, i) => ({ type: 'function_call_output', call_id: c.call_id, output: i ? 'dry' : 'warm' }));
+    const second = await create([...input, ...first.output, ...outputs], { tools: [WEATHER], store: false });
+    assert.equal(second.output_text, 'Tool said: warm | dry');
+    assert.equal(proxy.logEvents('session.tool_results').at(-1).answered, '2');
+  });
+
   test('streamed_function_call_and_previous_response_id_follow_up', T, async () => {
     const stream = client.responses.stream({ model: MODEL, tools: [WEATHER], input: '[[tool:get_weather:{"city":"Oslo"}]]' });
     const events = await collect(stream);
@@ -149,6 +160,30 @@ describe('responses api', { skip: !fs.existsSync(CLI_197) && 'the pinned CLI is 
     const texts = msgs.map(upstreamText).join('\n');
     assert.ok(texts.includes('remember the word plum'), texts);
     assert.ok(texts.includes('FIRST_ANSWER'), texts);
+  });
+
+  test('resent_history_goes_to_the_session_that_holds_it', T, async () => {
+    // Codex does not use previous_response_id: it re-sends the whole conversation, output items included.
+    const user = (text) => ({ type: 'message', role: 'user', content: [{ type: 'input_text', text }] });
+    const first = await create([user('[[say:ONE]] codex style')], { store: false });
+    const firstTurn = proxy.logEvents('session.turn').at(-1);
+    const second = await create([user('[[say:ONE]] codex style'), ...first.output, user('[[echo]] and then')], { store: false });
+    assert.equal(second.output_text, 'and then');
+    const secondTurn = proxy.logEvents('session.turn').at(-1);
+    assert.equal(secondTurn.session, firstTurn.session);
+    assert.equal(secondTurn.reused, '1');
+  });
+
+  test('input_image_reaches_upstream_as_an_image_block', T, async () => {
+    const png = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
+    const res = await create([{ role: 'user', content: [
+      { type: 'input_text', text: '[[say:SEEN]]' },
+      { type: 'input_image', image_url: `data:image/png;base64,${png}`, detail: 'auto' },
+    ] }]);
+    assert.equal(res.output_text, 'SEEN');
+    const image = up.lastTurn().body.messages.at(-1).content.find((b) => b.type === 'image');
+    assert.equal(image.source.media_type, 'image/png');
+    assert.equal(image.source.data, png);
   });
 
   test('custom_tool_call_carries_one_string_and_round_trips', T, async () => {

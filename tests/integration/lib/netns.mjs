@@ -1,7 +1,7 @@
 // Run a third-party client program in a network namespace that has only loopback (`unshare -n`), so it
 // cannot reach anything but what we hand it: each listed loopback port inside is bridged, through a unix
 // socket (sockets in the file system cross namespaces), to a port of ours outside (the proxy).
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -9,8 +9,10 @@ import path from 'node:path';
 
 const BRIDGE = path.join(import.meta.dirname, 'netns-bridge.mjs');
 
+// True when this machine lets us make one (root, unshare and ip present; a container may still refuse it).
 export function hasNetns() {
-  return process.platform === 'linux' && process.getuid?.() === 0 && fs.existsSync('/usr/bin/unshare');
+  if (process.platform !== 'linux' || process.getuid?.() !== 0) return false;
+  return spawnSync('unshare', ['-n', '--', 'sh', '-c', 'ip link set lo up'], { stdio: 'ignore' }).status === 0;
 }
 
 /*

@@ -92,7 +92,11 @@ export async function startProxy({ config = {}, env = {}, args = [], configFile 
     // SIGTERM, then SIGKILL if it does not exit within timeoutMs. Resolves with { code, signal }.
     async stop(timeoutMs = 20000) {
       if (!exitInfo) proc.kill('SIGTERM');
-      const r = await Promise.race([exited, sleep(timeoutMs).then(() => null)]);
+      // The deadline's timer is cleared: left pending, it would keep the test file's process alive for its
+      // whole length after the last test.
+      let deadline;
+      const r = await Promise.race([exited, new Promise((resolve) => { deadline = setTimeout(resolve, timeoutMs, null); })]);
+      clearTimeout(deadline);
       if (!r) {
         proc.kill('SIGKILL');
         await exited;
