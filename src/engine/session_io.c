@@ -163,8 +163,7 @@ static void log_garbage(session_t *s, const char *line, size_t len) {
 static void session_on_bytes(void *arg, size_t len) {
     session_t *s = arg;
     (void)len;
-    if (s->state == SESSION_BUSY && s->is_initialized && !s->is_draining && !s->is_paused &&
-        s->timer_kind == TIMER_STALL)
+    if (s->phase == SESSION_PHASE_RUNNING && !s->is_paused && s->timer_kind == TIMER_STALL)
         session_set_timer(s, TIMER_STALL, (uint64_t)s->env.cfg->stall_timeout_ms);
 }
 
