@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "api/browser_guard.h"
+#include "api/dialect.h"
 #include "api/errors.h"
 #include "app.h"
 #include "util/log.h"
@@ -114,6 +115,11 @@ static bool pass_browser_guard(http_exchange_t *ex, const config_t *cfg, const c
 
 void app_dispatch(http_exchange_t *ex, void *ctx) {
     app_t *app = ctx;
+    char canonical[1024];
+    if (api_canonical_path(http_path(ex), canonical, sizeof canonical) && http_rewrite_path(ex, canonical) != 0) {
+        api_error_sendf(ex, DIALECT_PLAIN, 500, API_ERR_API, NULL, "out of memory");
+        return;
+    }
     const char *method = http_method(ex), *path = http_path(ex);
     if (!pass_browser_guard(ex, app->cfg, method, path)) return;
     const route_t *route = NULL;

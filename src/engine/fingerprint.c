@@ -95,7 +95,13 @@ static void put_value(fingerprint_ctx_t *fc, yyjson_val *v, int depth) {
 static void flush_text(fingerprint_ctx_t *fc) {
     if (fc->text_run.len == 0) return;
     put_tagged(fc, 'T', fc->text_run.data, fc->text_run.len);
-    buf_reset(&fc->text_run);
+    /* A session keeps its context between turns: a huge answer's text must not stay allocated in it. */
+    if (fc->text_run.cap > ((size_t)1 << 20)) {
+        buf_free(&fc->text_run);
+        buf_init(&fc->text_run, 0);
+    } else {
+        buf_reset(&fc->text_run);
+    }
 }
 
 static void put_content(fingerprint_ctx_t *fc, yyjson_val *content, int depth);

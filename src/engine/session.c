@@ -5,6 +5,9 @@
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
+#ifdef __GLIBC__
+#include <malloc.h> /* malloc_trim */
+#endif
 #include <string.h>
 #include <sys/stat.h>
 
@@ -281,6 +284,9 @@ int session_run_turn(session_t *s, const engine_request_t *req, const session_si
     tools_reset_awaited(s->tools);
     s->is_split_turn = false;
     size_t len = 0;
+    /* A warm process learns the request's tools now; if its CLI listed them already (none), again. */
+    bool is_relisted = !s->is_init_sent && s->is_warm && req->tools;
+    if (is_relisted && tools_set(s->tools, req->tools) != 0) goto fail;
     if (!s->is_init_sent) {
         snprintf(s->init_id, sizeof s->init_id, "cwp-init-%u", ++s->control_seq);
         bool is_agent = s->env.cfg->mode == MODE_AGENT;
@@ -301,7 +307,8 @@ int session_run_turn(session_t *s, const engine_request_t *req, const session_si
     } else {
         session_set_timer(s, TIMER_STALL, (uint64_t)s->env.cfg->stall_timeout_ms);
     }
-    if (session_send_thinking(s, req->thinking_tokens) != 0) goto fail;
+    if (is_relisted && tools_is_listed(s->tools) && session_relist_tools(s) != 0) goto fail;
+    if (session_send_model(s, req->model) != 0 || session_send_thinking(s, req->thinking_tokens) != 0) goto fail;
     if (s->resumes_tool_turn) {
         s->resumes_tool_turn = false; /* the CLI continues the seeded turn on its own */
         s->is_split_turn = true;
@@ -317,6 +324,17 @@ fail:
     log_warn("session.send_failed", "session=%s", s->id);
     session_close(s, "cannot send to the CLI");
     return -EPIPE;
+}
+
+/* A big answer's buffers are freed now rather than at the next turn, and the heap is trimmed: glibc keeps
+ * freed megabytes otherwise, and one 60 MB answer left a long-lived proxy 300 MB larger. */
+static void session_release_big_answer(session_t *s) {
+    if (turn_stream_kept_bytes(s->stream) < SESSION_BIG_ANSWER_BYTES) return;
+    turn_stream_free(s->stream);
+    s->stream = NULL;
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
 }
 
 /* The CLI's result line: the turn is over. */
@@ -362,7 +380,9 @@ void session_on_result(session_t *s, yyjson_val *root) {
     /* A turn split at client tool calls: the result's usage covers every response; this one's is its own. */
     yyjson_doc *msg = session_finish_response(s, s->is_split_turn ? NULL : usage, s->is_split_turn, &ts);
     if (!msg) {
-        session_fail(s, ENGINE_ERR_CLI_FAILED, ts == TURN_STREAM_GONE ? "client gone" : "cannot assemble the answer");
+        session_fail(s, ENGINE_ERR_CLI_FAILED, ts == TURN_STREAM_GONE ? "client gone"
+                     : "cannot assemble the answer: it is larger than the 64 MiB the proxy keeps of one answer "
+                       "(stream it instead), or its tool input is nested too deeply");
         return;
     }
     yyjson_val *m = yyjson_doc_get_root(msg);
@@ -372,6 +392,7 @@ void session_on_result(session_t *s, yyjson_val *root) {
     session_set_timer(s, TIMER_IDLE, (uint64_t)s->env.cfg->session_timeout_ms);
     bool was_attached;
     if (!session_deliver(s, msg, ts, SESSION_PHASE_IDLE, &was_attached)) return; /* closed from inside on_done */
+    session_release_big_answer(s);
     if (s->is_doomed) session_close(s, "recycled");
     else if (s->owner.on_available) s->owner.on_available(s->owner.owner, s);
 }
@@ -465,7 +486,7 @@ session_t *session_spawn(const session_env_t *env, const session_spawn_t *sp, co
     unsigned char rnd[8];
     if (RAND_bytes(rnd, sizeof rnd) != 1) goto oom_free;
     for (size_t i = 0; i < sizeof rnd; i++) snprintf(s->id + 2 * i, 3, "%02x", rnd[i]);
-    s->model = strdup(sp->model);
+    s->model = strdup(sp->model ? sp->model : ""); /* "": a warm process, given its model by its first turn */
     s->effort = sp->effort ? strdup(sp->effort) : NULL;
     s->thinking_tokens = ENGINE_THINKING_DEFAULT;
     s->client = strdup(sp->client ? sp->client : "");
@@ -489,7 +510,7 @@ session_t *session_spawn(const session_env_t *env, const session_spawn_t *sp, co
         goto fail_msg;
     }
     log_info("session.spawn", "session=%s pid=%d model=%s warm=%d seeded=%zu transport=%s", s->id,
-             process_pid(s->process), s->model, sp->is_warm, sp->seed_count, env->transport.name);
+             process_pid(s->process), *s->model ? s->model : "-", sp->is_warm, sp->seed_count, env->transport.name);
     return s;
 oom_free:
     free(s);

@@ -130,6 +130,7 @@ void turn_stream_free(turn_stream_t *ts) {
 }
 
 bool turn_stream_has_started(const turn_stream_t *ts) { return ts->is_started; }
+size_t turn_stream_kept_bytes(const turn_stream_t *ts) { return ts ? ts->content_bytes : 0; }
 bool turn_stream_is_cut(const turn_stream_t *ts) { return ts->is_cut; }
 bool turn_stream_at_message_end(const turn_stream_t *ts) { return ts->is_started && !ts->is_message_open; }
 const char *turn_stream_stop_reason(const turn_stream_t *ts) { return ts->stop_reason; }

@@ -79,5 +79,7 @@ bool turn_stream_is_cut(const turn_stream_t *ts);
 bool turn_stream_at_message_end(const turn_stream_t *ts);
 const char *turn_stream_stop_reason(const turn_stream_t *ts); /* NULL until known */
 int64_t turn_stream_output_estimate(const turn_stream_t *ts);
+/* Bytes of text and tool input kept for the final message (at most TURN_MAX_CONTENT_BYTES). */
+size_t turn_stream_kept_bytes(const turn_stream_t *ts);
 
 #endif

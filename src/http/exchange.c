@@ -25,6 +25,7 @@ http_exchange_t *exchange_new(http_conn_t *c) {
 void exchange_free(http_exchange_t *ex) {
     buf_free(&ex->head);
     buf_free(&ex->body);
+    free(ex->rewritten_path);
     for (size_t i = 0; i < ex->response_header_count; i++) free(ex->response_headers[i]);
     free(ex);
 }
@@ -75,6 +76,15 @@ void exchange_notify_abort(http_exchange_t *ex) {
 
 const char *http_method(const http_exchange_t *ex) { return ex->method ? ex->method : "GET"; }
 const char *http_path(const http_exchange_t *ex) { return ex->path ? ex->path : "/"; }
+
+int http_rewrite_path(http_exchange_t *ex, const char *path) {
+    char *copy = strdup(path);
+    if (!copy) return -1;
+    free(ex->rewritten_path);
+    ex->rewritten_path = copy;
+    ex->path = copy;
+    return 0;
+}
 const char *http_query(const http_exchange_t *ex) { return ex->query ? ex->query : ""; }
 const char *http_request_id(const http_exchange_t *ex) { return ex->request_id; }
 const char *http_client_addr(const http_exchange_t *ex) { return ex->conn->client_addr; }

@@ -1,5 +1,8 @@
 /* Response heads, whole and streamed bodies, and the write queue behind them (back-pressure). */
 #include <stdlib.h>
+#ifdef __GLIBC__
+#include <malloc.h> /* malloc_trim */
+#endif
 #include <string.h>
 #include <strings.h>
 
@@ -20,7 +23,14 @@ static void on_write(uv_write_t *req, int status) {
     write_block_t *w = (write_block_t *)req;
     http_conn_t *c = w->conn;
     c->write_queued -= w->len;
+    bool was_big = w->len >= HTTP_BIG_WRITE_BYTES;
     free(w);
+    /* glibc keeps freed megabytes in its heap: a big answer's memory is handed back once it is out. */
+#ifdef __GLIBC__
+    if (was_big) malloc_trim(0);
+#else
+    (void)was_big;
+#endif
     if (status < 0) {
         if (status != UV_ECANCELED) conn_abort(c, uv_err_name(status));
         return;

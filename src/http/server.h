@@ -72,6 +72,8 @@ void http_server_close(http_server_t *srv, void (*on_closed)(void *arg), void *a
 const char *http_method(const http_exchange_t *ex);
 const char *http_path(const http_exchange_t *ex);  /* without the query string */
 const char *http_query(const http_exchange_t *ex); /* after '?', "" if none */
+/* Before routing: the path the rest of the exchange sees (copied; the log line shows it too). 0 or -1. */
+int http_rewrite_path(http_exchange_t *ex, const char *path);
 const char *http_header(const http_exchange_t *ex, const char *name);
 view_t http_body(const http_exchange_t *ex);
 const char *http_request_id(const http_exchange_t *ex);

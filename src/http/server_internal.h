@@ -23,6 +23,7 @@
 #define HTTP_LINGER_MS 2000                   /* after a closing response: drain what the client still sends */
 #define HTTP_LISTEN_BACKLOG 511
 #define HTTP_BODY_PREALLOC_MAX (1024 * 1024)   /* reserved up front from content-length */
+#define HTTP_BIG_WRITE_BYTES (4 * 1024 * 1024)  /* a write this big trims the heap once it is done */
 
 typedef struct http_conn_s http_conn_t;
 
@@ -83,6 +84,7 @@ struct http_exchange_s {
     size_t trailer_bytes;       /* trailer fields seen after a chunked body: counted, not kept */
     http_header_ref_t headers[HTTP_MAX_HEADERS];
     const char *path, *query;   /* into head, once the head is complete */
+    char *rewritten_path;       /* owned; set by http_rewrite_path, then what path points to */
     const char *method;         /* llhttp's static name */
     int http_minor;
     buf_t body;

@@ -33,8 +33,15 @@ static void compact(ndjson_reader_t *r) {
     buf_consume(&r->pending, r->head);
     r->scanned -= r->head;
     r->head = 0;
-    /* A huge line is over: give its memory back rather than keep 64 MiB per session. */
-    if (r->pending.len == 0 && r->pending.cap > ((size_t)1 << 20)) buf_free(&r->pending);
+    /* A huge line is over: give its memory back rather than keep 64 MiB per session, also when the start
+     * of the next line is already here (it moves to a buffer of its own size). */
+    if (r->pending.cap > ((size_t)1 << 20) && r->pending.len < r->pending.cap / 8) {
+        buf_t small;
+        buf_init(&small, r->pending.limit);
+        if (r->pending.len && buf_append(&small, r->pending.data, r->pending.len) != 0) return;
+        buf_free(&r->pending);
+        r->pending = small;
+    }
 }
 
 int ndjson_reader_resume(ndjson_reader_t *r, ndjson_line_fn on_line, void *arg) {

@@ -11,7 +11,7 @@ import path from 'node:path';
 
 const SOURCE_DIR = process.env.SOURCE_DIR || path.resolve(import.meta.dirname, '../..');
 const { startProxy } = await import(path.join(SOURCE_DIR, 'tests/integration/lib/proxy.mjs'));
-const { fakeCli } = await import(path.join(SOURCE_DIR, 'tests/integration/lib/fake-cli.mjs'));
+const { fakeCli, hasSanitizer, rssKb } = await import(path.join(SOURCE_DIR, 'tests/integration/lib/fake-cli.mjs'));
 
 const MODEL = 'claude-fake-1';
 const MAX_SESSIONS = 4;
@@ -80,6 +80,21 @@ describe('abort churn', () => {
     const body = JSON.parse(data.slice(data.indexOf('\r\n\r\n') + 4));
     assert.equal(body.type, 'message');
     assert.equal(body.stop_reason, 'end_turn');
+  });
+
+  test('big_answers_give_their_memory_back', { timeout: 120_000 }, async (t) => {
+    // ASan's allocator keeps freed memory in quarantine, so RSS says nothing there: release builds only.
+    if (hasSanitizer(proxy.proc.pid)) return t.skip('RSS is meaningless under ASan (quarantine)');
+    // Three 20 MB answers, each kept by an idle session afterwards: what stays is the sessions, not the text.
+    const before = rssKb(proxy.proc.pid);
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(`${proxy.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: MODEL, max_tokens: 100_000_000, messages: [{ role: 'user', content: `big ${i} [[big:20000000]]` }] }) });
+      assert.equal(res.status, 200);
+      assert.equal((await res.json()).content[0].text.length, 20_000_000);
+    }
+    const grownMb = (rssKb(proxy.proc.pid) - before) / 1024;
+    assert.ok(grownMb < 25, `proxy RSS grew ${grownMb.toFixed(0)} MB over three 20 MB answers`);
   });
 
   test('peak_children_stay_within_max_sessions', { timeout: 300_000 }, async () => {

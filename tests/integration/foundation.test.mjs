@@ -247,6 +247,24 @@ describe('open proxy (no key)', () => {
     assertPlainError(await request(proxy, '/nope'), 404, 'not_found_error');
   });
 
+  test('API paths answer without /v1, with a doubled /v1 and with stray slashes (base URLs clients get wrong)', async () => {
+    for (const p of ['/models', '/v1//models', '/v1/models/', '/v1/v1/models', '/v1///models/']) {
+      const res = await request(proxy, p);
+      assert.equal(res.status, 200, `${p}: ${res.text}`);
+      assert.equal(res.json.data.length > 0, true, p);
+    }
+    assertAnthropicError(await request(proxy, '/messages', { method: 'POST', headers: ANTHROPIC_VERSION, body: '{}' }),
+      400, 'invalid_request_error');
+    assertOpenAIError(await request(proxy, '/chat/completions', { method: 'POST', body: '{}' }), 400,
+      'invalid_request_error');
+    // Both SDKs with the base URL the other dialect wants still reach the proxy.
+    const openai = new OpenAI({ baseURL: proxy.url, apiKey: 'x' });
+    assert.ok((await openai.models.list()).data.length > 0);
+    const anthropic = new Anthropic({ baseURL: `${proxy.url}/v1`, apiKey: 'x' });
+    assert.ok((await anthropic.models.list()).data.length > 0);
+    assertPlainError(await request(proxy, '/messagesx'), 404, 'not_found_error');
+  });
+
   test('a wrong method is a 405 with allow, in the route\'s dialect', async () => {
     const messages = await request(proxy, '/v1/messages');
     assertAnthropicError(messages, 405, 'invalid_request_error');
