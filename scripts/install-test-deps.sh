@@ -38,6 +38,15 @@ if [ ! -e ".deps/pi-coding-agent-$PI_VERSION/node_modules/.bin/pi" ]; then
     "@mariozechner/pi-coding-agent@$PI_VERSION"
 fi
 
+# claude-max-api-proxy (a CLI per request), run side by side with the proxy by bench/shapes.bench.mjs.
+MAX_API_PROXY_VERSION=1.0.0
+if [ ! -e ".deps/claude-max-api-proxy-$MAX_API_PROXY_VERSION/node_modules/claude-max-api-proxy/package.json" ]; then
+  echo "install-test-deps: claude-max-api-proxy@$MAX_API_PROXY_VERSION into .deps/claude-max-api-proxy-$MAX_API_PROXY_VERSION"
+  mkdir -p ".deps/claude-max-api-proxy-$MAX_API_PROXY_VERSION"
+  npm install --prefix ".deps/claude-max-api-proxy-$MAX_API_PROXY_VERSION" --no-audit --no-fund --loglevel=error \
+    "claude-max-api-proxy@$MAX_API_PROXY_VERSION"
+fi
+
 if [ "$(uname)" != Darwin ] && ! command -v chromium >/dev/null; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends chromium || \

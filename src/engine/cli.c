@@ -152,8 +152,11 @@ char **cli_build_argv(const char *claude_path, const cli_launch_t *l) {
         static const char *const locked[] = {"--tools", "", "--setting-sources", "", "--strict-mcp-config"};
         for (size_t i = 0; i < sizeof locked / sizeof locked[0]; i++) strv_push(&s, locked[i]);
     }
-    strv_push(&s, "--model");
-    strv_push(&s, l->model);
+    /* A warm process starts without one: set_model gives it the request's before its first turn. */
+    if (l->model && *l->model) {
+        strv_push(&s, "--model");
+        strv_push(&s, l->model);
+    }
     if (l->effort) {
         strv_push(&s, "--effort");
         strv_push(&s, l->effort);

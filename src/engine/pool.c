@@ -27,9 +27,35 @@ struct pool_s {
     void (*shutdown_done)(void *arg);
     void *shutdown_arg;
     int handles_open;
+    /* When recent new conversations arrived (loop ms, a ring): how many warm processes to keep. */
+    uint64_t arrivals[POOL_DEMAND_MAX];
+    size_t arrival_next;
 };
 
 static void pool_schedule(pool_t *p);
+
+static void pool_note_arrival(pool_t *p) {
+    p->arrivals[p->arrival_next++ % POOL_DEMAND_MAX] = uv_now(p->env.loop) + 1; /* 0 = empty slot */
+}
+
+/* Warm processes to keep: the new conversations expected while one process starts (arrivals in the last
+ * POOL_DEMAND_WINDOW_MS, scaled to POOL_REFILL_MS), at least warmSessions, at most what maxSessions leaves
+ * beside busy and parked sessions. warmSessions 0 turns them off. */
+static int warm_target(const pool_t *p) {
+    if (p->cfg->warm_sessions <= 0) return 0; /* warm processes are off */
+    uint64_t now = uv_now(p->env.loop);
+    int recent = 0;
+    for (size_t i = 0; i < POOL_DEMAND_MAX; i++)
+        recent += p->arrivals[i] && now + 1 - p->arrivals[i] <= POOL_DEMAND_WINDOW_MS;
+    int target = (int)(((uint64_t)recent * POOL_REFILL_MS + POOL_DEMAND_WINDOW_MS - 1) / POOL_DEMAND_WINDOW_MS);
+    if (target < p->cfg->warm_sessions) target = p->cfg->warm_sessions;
+    int room = p->cfg->max_sessions;
+    for (size_t i = 0; i < p->count; i++) {
+        session_state_t st = session_state(p->sessions[i]);
+        room -= st == SESSION_BUSY || st == SESSION_WAITING;
+    }
+    return target < room ? target : room;
+}
 static void on_warm_timer(uv_timer_t *t);
 
 /* ---- bookkeeping ---- */
@@ -171,16 +197,49 @@ static void on_queue_timer(uv_timer_t *t) {
 
 /* ---- placement ---- */
 
-/* The parked session whose tool calls the request's tool results answer (see session_tools.c). */
+/* The parked session whose tool calls the request's tool results answer (see session_tools.c): the one
+ * that awaits the id itself, else the only one that awaits it as the client may have rewritten it. */
 static session_t *find_parked(pool_t *p, const engine_request_t *r) {
     size_t i, max;
     yyjson_val *block;
+    session_t *rewritten = NULL;
+    bool is_ambiguous = false;
     yyjson_arr_foreach(r->last_content, i, max, block) {
         const char *id = yyjson_get_str(yyjson_obj_get(block, "tool_use_id"));
-        for (size_t k = 0; id && k < p->count; k++)
-            if (session_awaits_tool(p->sessions[k], id)) return p->sessions[k];
+        for (size_t k = 0; id && k < p->count; k++) {
+            session_t *s = p->sessions[k];
+            if (session_awaits_exactly(s, id)) return s;
+            if (!session_awaits_tool(s, id)) continue;
+            if (rewritten && rewritten != s) is_ambiguous = true;
+            rewritten = s;
+        }
     }
-    return NULL;
+    return is_ambiguous ? NULL : rewritten;
+}
+
+/* Does any tool_use or tool_result block of the request name a call s waits on? */
+static bool mentions_awaited(const session_t *s, const engine_request_t *r) {
+    size_t i, imax, k, kmax;
+    yyjson_val *msg, *block;
+    yyjson_arr_foreach(r->messages, i, imax, msg) {
+        yyjson_arr_foreach(yyjson_obj_get(msg, "content"), k, kmax, block) {
+            const char *id = yyjson_get_str(yyjson_obj_get(block, "tool_use_id"));
+            if (!id) id = yyjson_get_str(yyjson_obj_get(block, "id"));
+            if (id && session_awaits_tool(s, id)) return true;
+        }
+    }
+    return false;
+}
+
+/* A parked session whose calls this request carries but which does not serve it (the client answered
+ * them into another conversation, or went on without them) will never be resumed: release it now. */
+static void release_answered_elsewhere(pool_t *p, const engine_request_t *r, const session_t *serving) {
+    for (size_t i = 0; i < p->count; i++) {
+        session_t *s = p->sessions[i];
+        if (s == serving || session_state(s) != SESSION_WAITING || !mentions_awaited(s, r)) continue;
+        log_info("pool.release_parked", "session=%s request_id=%s", session_id(s), r->request_id);
+        pool_close_session(p, s, "its tool calls were answered elsewhere");
+    }
 }
 
 static session_t *find_reusable(pool_t *p, const engine_request_t *r) {
@@ -192,25 +251,43 @@ static session_t *find_reusable(pool_t *p, const engine_request_t *r) {
             if (session_holds(p->sessions[i], &r->history)) return p->sessions[i];
         return NULL;
     }
-    /* A warm process knows neither tools (asked once at its start) nor effort (a spawn flag). */
-    if (r->tools || r->effort) return NULL;
+    /* A warm process takes the request's system prompt, tools and schema (initialize), model (set_model) and
+     * thinking (set_max_thinking_tokens) when its first turn starts; effort is a spawn flag only. */
+    if (r->effort) return NULL;
     session_t *best = NULL;
     for (size_t i = 0; i < p->count; i++) {
         session_t *s = p->sessions[i];
-        if (!session_is_warm(s) || strcmp(session_model(s), r->model) != 0 || !session_fits_system(s, r->system))
-            continue;
+        if (!session_is_warm(s) || !session_fits_system(s, r->system)) continue;
         if (!best || session_state(s) == SESSION_READY) best = s;
     }
     return best;
 }
 
-/* The least recently used idle session, else a warm one, else the least recently parked one. */
-static session_t *find_victim(pool_t *p) {
+/* How unlikely an idle conversation is to come back: clients extend a conversation soon or not at all,
+ * and one that has gone on for many turns is more likely to go on. Higher: give it up first. */
+static double idle_score(const session_t *s, uint64_t now_ns) {
+    engine_session_info_t info;
+    session_info(s, &info);
+    return (double)(now_ns - session_last_used(s)) / (double)(1 + (info.turns < 8 ? info.turns : 8));
+}
+
+/* The idle session least likely to be extended (NULL: none). */
+static session_t *find_idle_victim(pool_t *p) {
     session_t *victim = NULL;
+    uint64_t now = uv_hrtime();
+    double worst = -1;
     for (size_t i = 0; i < p->count; i++) {
         session_t *s = p->sessions[i];
-        if (session_state(s) == SESSION_IDLE && (!victim || session_last_used(s) < session_last_used(victim))) victim = s;
+        if (session_state(s) != SESSION_IDLE) continue;
+        double score = idle_score(s, now);
+        if (score > worst) worst = score, victim = s;
     }
+    return victim;
+}
+
+/* An idle session (the least likely to come back), else a warm one, else the least recently parked one. */
+static session_t *find_victim(pool_t *p) {
+    session_t *victim = find_idle_victim(p);
     if (victim) return victim;
     for (size_t i = 0; i < p->count; i++)
         if (session_is_warm(p->sessions[i])) return p->sessions[i];
@@ -229,8 +306,10 @@ static int pool_place(pool_t *p, pool_job_t *job, bool may_spawn, engine_error_t
     session_t *parked = r->has_tool_results ? find_parked(p, r) : NULL;
     if (parked && session_resume_turn(parked, r, &job->sink, job->sink_arg) == 0) {
         job->session = parked;
+        release_answered_elsewhere(p, r, parked);
         return 1;
     }
+    if (engine_request_has_history(r)) release_answered_elsewhere(p, r, NULL);
     for (int attempt = 0; attempt < 3; attempt++) {
         session_t *s = find_reusable(p, r);
         if (!s && !may_spawn) return 0;
@@ -259,8 +338,11 @@ static int pool_place(pool_t *p, pool_job_t *job, bool may_spawn, engine_error_t
             yyjson_doc_free(seed);
             if (!s) return -1;
         }
+        bool was_warm = session_is_warm(s);
+        if (!engine_request_has_history(r)) pool_note_arrival(p);
         if (session_run_turn(s, r, &job->sink, job->sink_arg) == 0) {
             job->session = s;
+            if (was_warm) pool_schedule(p); /* refill at once */
             return 1;
         }
     }
@@ -270,8 +352,8 @@ static int pool_place(pool_t *p, pool_job_t *job, bool may_spawn, engine_error_t
 
 static void pool_top_up(pool_t *p) {
     if (p->is_shutting_down || !p->env.cli->is_found || p->is_warm_delayed || p->queue_len) return;
-    int target = p->cfg->warm_sessions < p->cfg->max_sessions ? p->cfg->warm_sessions : p->cfg->max_sessions;
-    if (warm_count(p) >= target || occupied_count(p) >= p->cfg->max_sessions) return;
+    int target = warm_target(p);
+    if (warm_count(p) >= target) return;
     if (p->warm_failures) {
         uint64_t delay = 1000ull << (p->warm_failures < 7 ? p->warm_failures - 1 : 6);
         if (delay > POOL_WARM_BACKOFF_MAX_MS) delay = POOL_WARM_BACKOFF_MAX_MS;
@@ -280,8 +362,18 @@ static void pool_top_up(pool_t *p) {
         log_warn("pool.warm_backoff", "failures=%u delay_ms=%llu", p->warm_failures, (unsigned long long)delay);
         return;
     }
-    while (warm_count(p) < target && occupied_count(p) < p->cfg->max_sessions) {
+    /* Up to warmSessions, a warm process is worth more than the idle conversation least likely to return.
+     * One eviction at a time: the slot frees when the victim is reaped (on_reaped pumps). */
+    int floor = p->cfg->warm_sessions < target ? p->cfg->warm_sessions : target;
+    while (warm_count(p) < target) {
+        if (occupied_count(p) >= p->cfg->max_sessions) {
+            session_t *victim = warm_count(p) < floor && !is_room_coming(p) ? find_idle_victim(p) : NULL;
+            if (victim) pool_close_session(p, victim, "evicted for a warm process");
+            return;
+        }
         engine_error_t err;
+        /* Nothing request-specific but the default model: set_model gives another one, and on 2.1.197 it
+         * leaves a local /model command in the conversation, which the default model's requests need not see. */
         session_spawn_t sp = {.model = p->cfg->default_model, .client = "", .is_warm = true};
         if (!pool_spawn(p, &sp, &err)) {
             p->warm_failures++;

@@ -5,14 +5,16 @@
  *   beyond it requests wait in a FIFO (maxQueue long, queueTimeoutMs at most) and then get 429.
  * - A request whose history equals what an idle session holds goes to that session: only the new user
  *   turn is sent (conversation reuse, by fingerprint).
- * - A new conversation without tools takes a warm process of its model (spawned ahead, not yet
- *   initialized, so its system prompt still goes into initialize); anything else spawns a process
- *   (with the history seeded as a transcript when there is one).
+ * - A new conversation takes a warm process (spawned ahead with nothing request-specific, not yet
+ *   initialized): its system prompt, tools and schema go into initialize, its model into set_model, its
+ *   thinking into set_max_thinking_tokens. Only a request with effort (a spawn flag) or with history
+ *   spawns a process (the history seeded as a transcript).
  * - A request carrying tool results goes to the session parked on those tool calls (WAITING); when there
  *   is none (proxy restarted, session released), a new process gets the whole history, results included.
  * - To make room, idle sessions are evicted least recently used first, then warm ones, then parked ones.
- * - warmSessions processes of the default model are kept ready while there is room and nobody waits;
- *   a warm process that dies unused delays the next one (1 s, doubling to 60 s).
+ * - Warm processes are kept ready while there is room and nobody waits: as many as new conversations
+ *   arrive per refill time (at least warmSessions; room beside busy and parked sessions at most), refilled
+ *   as soon as one is taken; a warm process that dies unused delays the next one (1 s, doubling to 60 s).
  */
 #ifndef CWP_ENGINE_POOL_H
 #define CWP_ENGINE_POOL_H
@@ -24,6 +26,10 @@
 
 #define POOL_RETRY_AFTER_S 5
 #define POOL_WARM_BACKOFF_MAX_MS 60000
+/* Warm processes follow demand: new conversations seen in the last window, scaled to a refill time. */
+#define POOL_DEMAND_WINDOW_MS 10000
+#define POOL_REFILL_MS 1000 /* a CLI's start-up with margin (0.6 s measured on 2.1.197) */
+#define POOL_DEMAND_MAX 64  /* arrivals remembered (caps the target at 64 per window) */
 
 typedef struct pool_s pool_t;
 typedef struct pool_job_s pool_job_t;

@@ -184,6 +184,31 @@ char *proto_build_set_thinking(const char *request_id, int64_t max_thinking_toke
     return finish(doc, root, len);
 }
 
+char *proto_build_mcp_set_servers(const char *request_id, bool has_client_mcp, size_t *len) {
+    yyjson_mut_doc *doc = yyjson_mut_doc_new(NULL);
+    if (!doc) return NULL;
+    yyjson_mut_val *req;
+    yyjson_mut_val *root = control_request(doc, request_id, "mcp_set_servers", &req);
+    yyjson_mut_val *servers = yyjson_mut_obj(doc);
+    if (has_client_mcp) {
+        yyjson_mut_val *client = yyjson_mut_obj(doc);
+        yyjson_mut_obj_add_str(doc, client, "type", "sdk");
+        yyjson_mut_obj_add_str(doc, client, "name", "client");
+        yyjson_mut_obj_add_val(doc, servers, "client", client);
+    }
+    yyjson_mut_obj_add_val(doc, req, "servers", servers);
+    return finish(doc, root, len);
+}
+
+char *proto_build_set_model(const char *request_id, const char *model, size_t *len) {
+    yyjson_mut_doc *doc = yyjson_mut_doc_new(NULL);
+    if (!doc) return NULL;
+    yyjson_mut_val *req;
+    yyjson_mut_val *root = control_request(doc, request_id, "set_model", &req);
+    yyjson_mut_obj_add_strcpy(doc, req, "model", model);
+    return finish(doc, root, len);
+}
+
 static yyjson_mut_val *control_response(yyjson_mut_doc *doc, const char *request_id, const char *subtype,
                                         yyjson_mut_val **resp) {
     yyjson_mut_val *root = yyjson_mut_obj(doc);

@@ -61,6 +61,11 @@ char *proto_build_interrupt(const char *request_id, size_t *len);
 /* set_max_thinking_tokens, which the CLI applies from its next upstream request on: N > 0 a thinking
  * budget (models with adaptive thinking stay adaptive), 0 thinking off, < 0 (sent as null) its default. */
 char *proto_build_set_thinking(const char *request_id, int64_t max_thinking_tokens, size_t *len);
+/* mcp_set_servers: the host-served servers from now on (just "client", or none). The CLI answers
+ * {added, removed}; a server added again is initialized and its tools listed anew. */
+char *proto_build_mcp_set_servers(const char *request_id, bool has_client_mcp, size_t *len);
+/* set_model: the CLI's next upstream request uses this model (thinking and max_tokens follow it). */
+char *proto_build_set_model(const char *request_id, const char *model, size_t *len);
 /* control_response success; response may be NULL (empty object). */
 char *proto_build_control_success(const char *request_id, yyjson_val *response, size_t *len);
 char *proto_build_control_error(const char *request_id, const char *message, size_t *len);

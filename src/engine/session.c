@@ -265,6 +265,9 @@ int session_run_turn(session_t *s, const engine_request_t *req, const session_si
     tools_reset_awaited(s->tools);
     s->is_split_turn = false;
     size_t len = 0;
+    /* A warm process learns the request's tools now; if its CLI listed them already (none), again. */
+    bool is_relisted = !s->is_init_sent && s->is_warm && req->tools;
+    if (is_relisted && tools_set(s->tools, req->tools) != 0) goto fail;
     if (!s->is_init_sent) {
         snprintf(s->init_id, sizeof s->init_id, "cwp-init-%u", ++s->control_seq);
         bool is_agent = s->env.cfg->mode == MODE_AGENT;
@@ -285,7 +288,8 @@ int session_run_turn(session_t *s, const engine_request_t *req, const session_si
     } else {
         session_set_timer(s, TIMER_STALL, (uint64_t)s->env.cfg->stall_timeout_ms);
     }
-    if (session_send_thinking(s, req->thinking_tokens) != 0) goto fail;
+    if (is_relisted && tools_is_listed(s->tools) && session_relist_tools(s) != 0) goto fail;
+    if (session_send_model(s, req->model) != 0 || session_send_thinking(s, req->thinking_tokens) != 0) goto fail;
     if (s->resumes_tool_turn) {
         s->resumes_tool_turn = false; /* the CLI continues the seeded turn on its own */
         s->is_split_turn = true;
@@ -451,7 +455,7 @@ session_t *session_spawn(const session_env_t *env, const session_spawn_t *sp, co
     unsigned char rnd[8];
     if (RAND_bytes(rnd, sizeof rnd) != 1) goto oom_free;
     for (size_t i = 0; i < sizeof rnd; i++) snprintf(s->id + 2 * i, 3, "%02x", rnd[i]);
-    s->model = strdup(sp->model);
+    s->model = strdup(sp->model ? sp->model : ""); /* "": a warm process, given its model by its first turn */
     s->effort = sp->effort ? strdup(sp->effort) : NULL;
     s->thinking_tokens = ENGINE_THINKING_DEFAULT;
     s->client = strdup(sp->client ? sp->client : "");
@@ -475,7 +479,7 @@ session_t *session_spawn(const session_env_t *env, const session_spawn_t *sp, co
         goto fail_msg;
     }
     log_info("session.spawn", "session=%s pid=%d model=%s warm=%d seeded=%zu transport=%s", s->id,
-             process_pid(s->process), s->model, sp->is_warm, sp->seed_count, env->transport.name);
+             process_pid(s->process), *s->model ? s->model : "-", sp->is_warm, sp->seed_count, env->transport.name);
     return s;
 oom_free:
     free(s);

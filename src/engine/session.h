@@ -93,7 +93,7 @@ typedef struct {
 } session_owner_t;
 
 typedef struct {
-    const char *model;
+    const char *model;         /* NULL: a warm process (no --model; its first turn sends set_model) */
     const char *system;        /* the system prompt ("" or NULL: none); used at spawn by CLIs that
                                 * ignore initialize's (see session_fits_system) */
     const char *effort;        /* or NULL */
@@ -117,11 +117,13 @@ session_t *session_spawn(const session_env_t *env, const session_spawn_t *sp, co
 int session_run_turn(session_t *s, const engine_request_t *req, const session_sink_t *sink, void *sink_arg);
 /*
  * Client tools (session_tools.c). A WAITING session ended its last response at client tool calls and
- * holds the CLI waiting on them. session_awaits_tool: is tool_use_id one of those calls?
+ * holds the CLI waiting on them. session_awaits_tool: is tool_use_id one of those calls (or, letters and
+ * digits alike, the only one that can be meant: see tools_match_id)?
  * session_resume_turn: the follow-up request (its final user message carries the tool results) answers
  * them, and the turn's continuation streams into sink. Returns 0, or negative (nothing was sent).
  */
-bool session_awaits_tool(const session_t *s, const char *tool_use_id);
+bool session_awaits_tool(const session_t *s, const char *tool_use_id); /* the id as the client may rewrite it */
+bool session_awaits_exactly(const session_t *s, const char *tool_use_id);
 int session_resume_turn(session_t *s, const engine_request_t *req, const session_sink_t *sink, void *sink_arg);
 /* The turn's consumer left (outside a sink callback): no more sink calls; interrupt and recycle. */
 void session_detach_turn(session_t *s);

@@ -88,6 +88,10 @@ void session_on_tool_timeout(session_t *s);
 /* session_io.c: tell the CLI the turn's thinking setting when it differs from the last one (a control
  * request the CLI applies before the user line that follows). Returns 0 or negative. */
 int session_send_thinking(session_t *s, int64_t thinking_tokens);
+/* session_io.c: make the CLI list the client tools again (they changed after it listed them). */
+int session_relist_tools(session_t *s);
+/* session_io.c: give the CLI the turn's model (set_model) when it is not the one it runs. 0 or negative. */
+int session_send_model(session_t *s, const char *model);
 /* session_io.c: spawn the process with its transport. Returns 0 or a negative uv error. */
 int session_start_process(session_t *s, const char *resume_id);
 

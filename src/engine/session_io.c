@@ -61,6 +61,39 @@ int session_send_thinking(session_t *s, int64_t thinking_tokens) {
     return rc;
 }
 
+int session_relist_tools(session_t *s) {
+    int rc = 0;
+    for (int with_client = 0; with_client < 2 && rc == 0; with_client++) {
+        char id[32];
+        snprintf(id, sizeof id, "cwp-mcp-%u", ++s->control_seq);
+        size_t len = 0;
+        char *line = proto_build_mcp_set_servers(id, with_client, &len);
+        rc = session_send(s, line, len);
+    }
+    log_info("session.tools_relist", "session=%s tools=%zu rc=%d", s->id, tools_count(s->tools), rc);
+    return rc;
+}
+
+int session_send_model(session_t *s, const char *model) {
+    if (!strcmp(model, s->model)) return 0;
+    char *copy = strdup(model);
+    if (!copy) return -ENOMEM;
+    char id[32];
+    snprintf(id, sizeof id, "cwp-model-%u", ++s->control_seq);
+    size_t len = 0;
+    char *line = proto_build_set_model(id, model, &len);
+    int rc = session_send(s, line, len);
+    log_info("session.model", "session=%s control_id=%s model=%s was=%s rc=%d", s->id, id, model,
+             *s->model ? s->model : "-", rc);
+    if (rc == 0) {
+        free(s->model);
+        s->model = copy;
+    } else {
+        free(copy);
+    }
+    return rc;
+}
+
 static void on_control_response(session_t *s, const proto_line_t *l) {
     if (!l->request_id) return;
     const char *error = NULL;
@@ -285,7 +318,7 @@ int session_start_process(session_t *s, const char *resume_id) {
     s->transport = transport_open(&s->env.transport, &ev, s, &tl);
     if (!s->transport) return UV_ENOMEM;
     s->is_dialed = tl.is_dialed;
-    cli_launch_t launch = {.mode = s->env.cfg->mode, .model = s->model, .effort = s->effort,
+    cli_launch_t launch = {.mode = s->env.cfg->mode, .model = *s->model ? s->model : NULL, .effort = s->effort,
                            .resume_id = resume_id, .sdk_url = *tl.sdk_url ? tl.sdk_url : NULL};
     char prompt_path[4096];
     int prc = session_prompt_file(s, &launch, prompt_path, sizeof prompt_path);

@@ -21,7 +21,10 @@
 void session_on_mcp(session_t *s, yyjson_val *control_request) {
     char *reply = NULL;
     size_t len = 0;
+    bool was_listed = tools_is_listed(s->tools);
     tools_outcome_t out = tools_handle(s->tools, control_request, &reply, &len);
+    if (!was_listed && tools_is_listed(s->tools))
+        log_debug("session.tools_listed", "session=%s tools=%zu init_sent=%d", s->id, tools_count(s->tools), s->is_init_sent);
     if (reply) session_send(s, reply, len);
     if (out == TOOLS_PENDING) session_check_tool_stop(s);
 }
@@ -29,6 +32,10 @@ void session_on_mcp(session_t *s, yyjson_val *control_request) {
 bool session_allows_tool(const session_t *s, const char *tool_name) { return tools_is_allowed(s->tools, tool_name); }
 
 bool session_awaits_tool(const session_t *s, const char *tool_use_id) {
+    return s->state == SESSION_WAITING && tools_match_id(s->tools, tool_use_id) != NULL;
+}
+
+bool session_awaits_exactly(const session_t *s, const char *tool_use_id) {
     return s->state == SESSION_WAITING && tools_is_awaited(s->tools, tool_use_id);
 }
 
@@ -84,13 +91,18 @@ void session_on_tool_timeout(session_t *s) {
 
 /* ---- the follow-up ---- */
 
-static int send_answer(session_t *s, const char *id, yyjson_val *content, bool is_error, const char *extra) {
+static int send_answer(session_t *s, const char *client_id, yyjson_val *content, bool is_error, const char *extra) {
     char *reply = NULL;
     size_t len = 0;
-    if (tools_answer(s->tools, id, content, is_error, extra, &reply, &len) != 0) {
-        log_warn("session.tool_result_unknown", "session=%s tool_use_id=%s", s->id, id);
-        return 0; /* not one of ours (an older call the CLI no longer waits on): nothing to answer */
-    }
+    /* The CLI's own id, also when the client rewrote it (a copy: answering frees the tool set's). */
+    const char *own = tools_match_id(s->tools, client_id);
+    char *id = strdup(own ? own : client_id);
+    if (!id) return -1;
+    int rc = tools_answer(s->tools, id, content, is_error, extra, &reply, &len);
+    if (rc != 0) log_warn("session.tool_result_unknown", "session=%s tool_use_id=%s", s->id, client_id);
+    else if (own && strcmp(own, client_id) != 0) log_info("session.tool_id_rewritten", "session=%s client_id=%s id=%s", s->id, client_id, id);
+    free(id);
+    if (rc != 0) return 0; /* not one of ours (an older call the CLI no longer waits on): nothing to answer */
     return reply ? session_send(s, reply, len) : 0;
 }
 

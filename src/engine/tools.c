@@ -1,5 +1,6 @@
 #include "engine/tools.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,7 @@ typedef struct {
 
 struct tools_s {
     yyjson_doc *list; /* {"tools":[{name, description, inputSchema}]} ready to send */
+    bool is_listed;   /* the CLI has been sent a tools/list answer */
     size_t count;
     tools_pending_t pending[TOOLS_MAX_PENDING];
     size_t pending_count;
@@ -96,6 +98,7 @@ int tools_set(tools_t *t, yyjson_val *tools) {
 }
 
 size_t tools_count(const tools_t *t) { return t->count; }
+bool tools_is_listed(const tools_t *t) { return t->is_listed; }
 
 /* control_response success carrying {"mcp_response": {"jsonrpc":"2.0","id":id,"result":result}}. */
 static char *mcp_reply(const char *request_id, yyjson_val *id, yyjson_mut_doc *doc, yyjson_mut_val *result,
@@ -191,6 +194,7 @@ tools_outcome_t tools_handle(tools_t *t, yyjson_val *line, char **reply, size_t 
         yyjson_mut_obj_add_val(doc, result, "serverInfo", info);
     } else if (!strcmp(method, "tools/list")) {
         result = yyjson_val_mut_copy(doc, yyjson_doc_get_root(t->list));
+        t->is_listed = true;
     } else {
         /* notifications/initialized and anything else: an empty result keeps the CLI going */
         result = yyjson_mut_obj(doc);
@@ -322,6 +326,36 @@ int tools_await(tools_t *t, const char *tool_use_id) {
 bool tools_is_awaited(const tools_t *t, const char *tool_use_id) {
     size_t a = awaited_index(t, tool_use_id);
     return (a != SIZE_MAX && !t->awaited[a].answer) || find_index(t, tool_use_id) != SIZE_MAX;
+}
+
+/* Equal once everything but [A-Za-z0-9] is dropped from both ("toolu_abc_1" and "tooluabc1"). */
+static bool alnum_equal(const char *a, const char *b) {
+    for (;;) {
+        while (*a && !isalnum((unsigned char)*a)) a++;
+        while (*b && !isalnum((unsigned char)*b)) b++;
+        if (!*a || !*b) return !*a && !*b;
+        if (*a++ != *b++) return false;
+    }
+}
+
+const char *tools_match_id(const tools_t *t, const char *client_id) {
+    size_t a = awaited_index(t, client_id);
+    if (a != SIZE_MAX && !t->awaited[a].answer) return t->awaited[a].tool_use_id;
+    size_t p = find_index(t, client_id);
+    if (p != SIZE_MAX) return t->pending[p].tool_use_id;
+    const char *found = NULL;
+    for (size_t i = 0; i < t->awaited_count; i++) {
+        if (t->awaited[i].answer || !alnum_equal(t->awaited[i].tool_use_id, client_id)) continue;
+        if (found) return NULL; /* ambiguous */
+        found = t->awaited[i].tool_use_id;
+    }
+    for (size_t i = 0; i < t->pending_count; i++) {
+        const char *id = t->pending[i].tool_use_id;
+        if (!alnum_equal(id, client_id) || (found && !strcmp(found, id))) continue;
+        if (found) return NULL;
+        found = id;
+    }
+    return found;
 }
 
 size_t tools_unanswered(const tools_t *t, const char **ids, size_t max) {

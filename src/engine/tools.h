@@ -13,8 +13,9 @@
  *      keeps the answer of a call not yet made (the CLI runs non-read-only tools one after another), so
  *      its tools/call is answered the moment it arrives;
  *   3. tools_cancel() when the CLI withdraws a call (control_cancel_request).
- * The CLI asks tools/list once at start-up (2.1.197), before the first user line: a process must know its
- * tools when it starts (warm processes have none).
+ * The CLI asks tools/list once per connection of the server: after initialize (2.1.197), or at start-up
+ * before we send anything (2.1.332). A warm process given tools after that reconnects the server
+ * (mcp_set_servers without it, then with it), and the CLI lists them again before the next turn.
  */
 #ifndef CWP_ENGINE_TOOLS_H
 #define CWP_ENGINE_TOOLS_H
@@ -41,6 +42,9 @@ void tools_free(tools_t *t);
 /* The tool set offered (Anthropic tools array; copied). NULL or empty: none. */
 int tools_set(tools_t *t, yyjson_val *anthropic_tools);
 size_t tools_count(const tools_t *t);
+/* The CLI has listed the tools (2.1.332 does so at start-up, before any line from us): a new set
+ * reaches it only by reconnecting the server (mcp_set_servers). */
+bool tools_is_listed(const tools_t *t);
 
 typedef enum {
     TOOLS_REPLIED,  /* *reply holds the control_response line to send (a tools/call the client had
@@ -67,6 +71,10 @@ void tools_reset_awaited(tools_t *t);
 int tools_await(tools_t *t, const char *tool_use_id);
 /* Awaited (given to the client, not yet answered) or pending (the CLI waits on it). */
 bool tools_is_awaited(const tools_t *t, const char *tool_use_id);
+/* The awaited or pending id a client's tool_use_id stands for: the same id, else the only one that is
+ * equal to it in its letters and digits (clients such as OpenClaw keep only [A-Za-z0-9] of an id).
+ * NULL: none, or ambiguous. The string is the tool set's (valid until that call is answered). */
+const char *tools_match_id(const tools_t *t, const char *client_id);
 /* Awaited ids the client has not answered yet, in the order they were given; returns how many (<= max). */
 size_t tools_unanswered(const tools_t *t, const char **ids, size_t max);
 

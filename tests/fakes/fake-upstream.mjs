@@ -58,9 +58,12 @@ function sampleFor(schema, depth = 0) {
 }
 
 // [[tool:NAME:{json}]] directives → tool_use blocks of the offered tools whose names end with NAME.
+// [[tool:NAME {json}]] (the form in ../shared/traces, recorded against another fake) works too.
 function toolUseBlocks(directives, body) {
   return directives.map((d) => {
-    const i = d.arg.indexOf(':');
+    const colon = d.arg.indexOf(':');
+    const space = d.arg.indexOf(' ');
+    const i = space >= 0 && (colon < 0 || space < colon) ? space : colon;
     const name = i < 0 ? d.arg : d.arg.slice(0, i);
     const input = i < 0 ? {} : JSON.parse(d.arg.slice(i + 1));
     const offered = (body.tools || []).map((t) => t.name);

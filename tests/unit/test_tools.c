@@ -161,6 +161,30 @@ static void answers_wait_for_calls_the_cli_makes_later(void **state) {
     tools_free(t);
 }
 
+static void rewritten_ids_match_their_call_when_unambiguous(void **state) {
+    (void)state;
+    tools_t *t = tools_new();
+    tools_await(t, "toolu_abc_1");
+    tools_await(t, "toolu_xyz_2");
+    assert_string_equal(tools_match_id(t, "toolu_abc_1"), "toolu_abc_1");
+    assert_string_equal(tools_match_id(t, "tooluabc1"), "toolu_abc_1"); /* OpenClaw keeps [A-Za-z0-9] */
+    assert_string_equal(tools_match_id(t, "toolu-xyz-2"), "toolu_xyz_2");
+    assert_null(tools_match_id(t, "tooluabc"));
+    assert_null(tools_match_id(t, "tooluabc12"));
+    assert_null(tools_match_id(t, ""));
+    /* two calls that only differ in punctuation: the rewritten id cannot tell which */
+    tools_await(t, "toolu_ab_c1");
+    assert_null(tools_match_id(t, "tooluabc1"));
+    assert_string_equal(tools_match_id(t, "toolu_ab_c1"), "toolu_ab_c1");
+    /* an answered call no longer matches */
+    char *line = NULL;
+    size_t len;
+    assert_int_equal(tools_answer(t, "toolu_ab_c1", NULL, false, NULL, &line, &len), 0);
+    assert_string_equal(tools_match_id(t, "tooluabc1"), "toolu_abc_1");
+    free(line);
+    tools_free(t);
+}
+
 static void unanswered_ids_come_in_order(void **state) {
     tools_t *t = tools_new();
     tools_await(t, "a");
@@ -230,6 +254,7 @@ int main(void) {
         cmocka_unit_test(other_servers_get_an_error),
         cmocka_unit_test(answers_wait_for_calls_the_cli_makes_later),
         cmocka_unit_test(unanswered_ids_come_in_order),
+        cmocka_unit_test(rewritten_ids_match_their_call_when_unambiguous),
         cmocka_unit_test(results_convert_to_mcp_content),
         cmocka_unit_test(the_turns_tool_choice_decides_permission),
     };
