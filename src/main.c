@@ -21,7 +21,7 @@ extern char **environ;
 typedef struct {
     app_t *app;
     uv_signal_t sigint, sigterm;
-    uv_timer_t drain_timer;    /* polls for in-flight exchanges to finish */
+    uv_timer_t drain_timer;    /* started when the last in-flight exchange finished */
     uv_timer_t deadline_timer; /* drainTimeoutMs: stop waiting */
     int exit_code;
     bool is_stopping;          /* a signal came: draining */
@@ -75,9 +75,12 @@ static void finish_shutdown(runtime_t *rt) {
     http_server_close(rt->app->http, on_http_closed, rt);
 }
 
-static void on_drain_tick(uv_timer_t *t) {
-    runtime_t *rt = t->data;
-    if (http_server_active_exchanges(rt->app->http) == 0) finish_shutdown(rt);
+static void on_drained(uv_timer_t *t) { finish_shutdown(t->data); }
+
+/* The server says the last in-flight exchange is done; close from the loop, not from inside its bookkeeping. */
+static void on_http_idle(void *arg) {
+    runtime_t *rt = arg;
+    uv_timer_start(&rt->drain_timer, on_drained, 0, 0);
 }
 
 static void on_drain_deadline(uv_timer_t *t) {
@@ -107,8 +110,8 @@ static void on_signal(uv_signal_t *s, int signum) {
     rt->app->is_draining = true;
     log_info("shutdown.begin", "signal=%d active=%zu", signum, http_server_active_exchanges(rt->app->http));
     http_server_stop_accepting(rt->app->http);
-    uv_timer_start(&rt->drain_timer, on_drain_tick, 0, 50);
     uv_timer_start(&rt->deadline_timer, on_drain_deadline, (uint64_t)rt->app->cfg->drain_timeout_ms, 0);
+    http_server_notify_idle(rt->app->http, on_http_idle, rt);
 }
 
 static void close_walk(uv_handle_t *h, void *arg) {
@@ -225,7 +228,7 @@ int main(int argc, char **argv) {
                 "Claude subscription. Set apiKey + requireApiKey (or AUTH_TOKEN). ***\n\n",
                 cfg.host);
     }
-    log_info("listening", "url=http://%s:%d version=%s mode=%s", cfg.host, cfg.http_port, CWP_VERSION,
+    log_info("http.listening", "url=http://%s:%d version=%s mode=%s", cfg.host, cfg.http_port, CWP_VERSION,
              cfg.mode == MODE_AGENT ? "agent" : "api");
 
     runtime_t rt = {.app = &app};

@@ -257,5 +257,5 @@ void misc_register_routes(app_t *app) {
          .dialect = DIALECT_PLAIN},
     };
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
-        if (router_add(app->router, &routes[i]) < 0) log_error("route_add_failed", "path=%s", routes[i].pattern);
+        if (router_add(app->router, &routes[i]) < 0) log_error("router.add_failed", "path=%s", routes[i].pattern);
 }

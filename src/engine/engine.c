@@ -15,6 +15,7 @@
 #include "engine/session.h"
 #include "transport/stdio.h"
 #include "transport/websocket.h"
+#include "util/fs.h"
 #include "util/log.h"
 
 extern char **environ;
@@ -179,20 +180,6 @@ engine_t *engine_new(uv_loop_t *loop, const config_t *cfg, const engine_observer
     return eng;
 }
 
-static int mkdir_p(const char *path) {
-    char tmp[4096];
-    size_t n = strlen(path);
-    if (n == 0 || n >= sizeof tmp) return -ENAMETOOLONG;
-    memcpy(tmp, path, n + 1);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(tmp, 0700) != 0 && errno != EEXIST) return -errno;
-        *p = '/';
-    }
-    return mkdir(tmp, 0700) != 0 && errno != EEXIST ? -errno : 0;
-}
-
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
     (void)st;
     (void)flag;
@@ -234,7 +221,7 @@ static int engine_dirs(engine_t *eng, char *err, size_t err_len) {
     else if (home && *home) eng->config_dir = dup_printf(home, "/.claude");
     eng->sessions_dir = eng->state_dir ? dup_printf(eng->state_dir, "/sessions") : NULL;
     if (!eng->state_dir || !eng->sessions_dir) return snprintf(err, err_len, "out of memory"), -1;
-    int rc = mkdir_p(eng->sessions_dir);
+    int rc = fs_mkdir_p(eng->sessions_dir);
     if (rc) return snprintf(err, err_len, "cannot create %s: %s", eng->sessions_dir, strerror(-rc)), -1;
     remove_stale_sessions(eng->sessions_dir);
     return 0;

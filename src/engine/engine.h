@@ -50,6 +50,9 @@ typedef struct {
     const char *message;   /* upstream's own words where it gave them */
 } engine_error_t;
 
+/* The parts of one system prompt join with this (api/canonical.h builds system text by the same rule). */
+#define ENGINE_SYSTEM_PART_SEP "\n"
+
 typedef struct {
     const char *request_id;
     const char *client;      /* who asked (user agent or address), for the dashboard */
