@@ -50,6 +50,8 @@ void config_init_defaults(config_t *cfg) {
         .drain_timeout_ms = 10000,
         .ping_interval_ms = 10000,
         .log_level = dup_or_null("info"),
+        .allow_extra_usage = true,
+        .account_backoff_ms = 60000,
         .allowed_origins = dup_or_null(""),
         .allowed_hosts = dup_or_null(""),
         .body_timeout_ms = 60000,
@@ -67,6 +69,7 @@ void config_free(config_t *cfg) {
     }
     config_models_free(cfg);
     config_aliases_free(cfg);
+    config_accounts_free(cfg);
 }
 
 static bool is_fully_allocated(const config_t *cfg) {

@@ -19,6 +19,19 @@ typedef struct {
     char *target; /* a Claude model id */
 } model_alias_t;
 
+/* One Claude login the CLIs can use (config `accounts`); exactly one credential is set. */
+typedef enum { ACCOUNT_CONFIG_DIR, ACCOUNT_OAUTH_TOKEN, ACCOUNT_API_KEY } account_kind_t;
+
+typedef struct {
+    char *name;          /* unique; [A-Za-z0-9._-], shown in /health, logs, metrics */
+    account_kind_t kind;
+    char *credential;    /* the config dir, the OAuth token or the API key (never logged or shown) */
+    int priority;        /* lower first; equal ones share (default 1) */
+} config_account_t;
+
+#define CONFIG_ACCOUNTS_MAX 32
+#define CONFIG_ACCOUNT_NAME_MAX 64
+
 typedef struct {
     /* reference-design settings */
     int http_port;              /* httpPort / HTTP_PORT, 3456 */
@@ -56,6 +69,10 @@ typedef struct {
     model_alias_t *aliases;     /* modelAliases: OpenAI-style names → Claude ids */
     size_t alias_count;
     char *log_level;            /* logLevel / LOG_LEVEL, "info" */
+    config_account_t *accounts; /* accounts: several logins (none: the one implicit account) */
+    size_t account_count;
+    bool allow_extra_usage;     /* allowExtraUsage / ALLOW_EXTRA_USAGE, true: overage is not a limit */
+    long account_backoff_ms;    /* accountBackoffMs / ACCOUNT_BACKOFF_MS, 60000: first rest without a reset time */
 
     /* browsers and hostile peers */
     char *allowed_origins;      /* allowedOrigins / ALLOWED_ORIGINS, "": origins besides our own a browser may
@@ -65,6 +82,8 @@ typedef struct {
     long body_timeout_ms;       /* bodyTimeoutMs / BODY_TIMEOUT_MS, 60000: a whole request body must arrive within it */
     int max_connections_per_client; /* maxConnectionsPerClient / MAX_CONNECTIONS_PER_CLIENT, 0 = maxConnections / 4, at least 16 */
 } config_t;
+
+const char *config_account_kind_name(account_kind_t kind);
 
 /* Defaults only. */
 void config_init_defaults(config_t *cfg);

@@ -27,5 +27,8 @@ int config_models_from_json(config_t *cfg, yyjson_val *arr, config_ctx_t *ctx);
 int config_aliases_from_json(config_t *cfg, yyjson_val *obj, config_ctx_t *ctx);
 void config_models_free(config_t *cfg);
 void config_aliases_free(config_t *cfg);
+/* accounts (config_accounts.c). */
+int config_accounts_from_json(config_t *cfg, yyjson_val *arr, config_ctx_t *ctx);
+void config_accounts_free(config_t *cfg);
 
 #endif

@@ -22,6 +22,7 @@ typedef enum {
     OPT_CHOICE_STR,  /* one of choices; stored as an owned string */
     OPT_MODELS,      /* models array */
     OPT_ALIASES,     /* modelAliases object */
+    OPT_ACCOUNTS,    /* accounts array */
     OPT_LIST,        /* char * field: comma-separated; an array of strings (or one string) in the file */
 } option_kind_t;
 
@@ -76,6 +77,9 @@ static const option_t OPTIONS[] = {
     {"pingIntervalMs", "PING_INTERVAL_MS", OPT_LONG, F(ping_interval_ms), 0, DAY_MS, NULL, false},
     {"modelAliases", NULL, OPT_ALIASES, 0, 0, 0, NULL, false},
     {"logLevel", "LOG_LEVEL", OPT_CHOICE_STR, F(log_level), 0, 0, LOG_LEVELS, false},
+    {"accounts", NULL, OPT_ACCOUNTS, 0, 0, 0, NULL, false},
+    {"allowExtraUsage", "ALLOW_EXTRA_USAGE", OPT_BOOL, F(allow_extra_usage), 0, 0, NULL, false},
+    {"accountBackoffMs", "ACCOUNT_BACKOFF_MS", OPT_LONG, F(account_backoff_ms), 100, DAY_MS, NULL, false},
     {"allowedOrigins", "ALLOWED_ORIGINS", OPT_LIST, F(allowed_origins), 0, 0, NULL, true},
     {"allowedHosts", "ALLOWED_HOSTS", OPT_LIST, F(allowed_hosts), 0, 0, NULL, true},
     {"bodyTimeoutMs", "BODY_TIMEOUT_MS", OPT_LONG, F(body_timeout_ms), 1, DAY_MS, NULL, false},
@@ -202,6 +206,9 @@ static int apply_json_value(config_t *cfg, const option_t *o, yyjson_val *v, con
     case OPT_ALIASES:
         if (!yyjson_is_obj(v)) return config_fail(ctx, "%s: expected an object, got %s", o->key, json_type_name(v));
         return config_aliases_from_json(cfg, v, ctx);
+    case OPT_ACCOUNTS:
+        if (!yyjson_is_arr(v)) return config_fail(ctx, "%s: expected an array, got %s", o->key, json_type_name(v));
+        return config_accounts_from_json(cfg, v, ctx);
     case OPT_LIST:
         if (yyjson_is_str(v)) return set_string(cfg, o, yyjson_get_str(v), yyjson_get_len(v), ctx);
         if (!yyjson_is_arr(v))
@@ -266,7 +273,8 @@ static int apply_env_value(config_t *cfg, const option_t *o, const char *s, conf
     case OPT_CHOICE_ENUM:
     case OPT_CHOICE_STR: return set_choice(cfg, o, s, ctx);
     case OPT_MODELS:
-    case OPT_ALIASES: break; /* file only */
+    case OPT_ALIASES:
+    case OPT_ACCOUNTS: break; /* file only */
     }
     return -1;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "api/accounts_json.h"
 #include "api/dispatch.h"
 #include "api/responses.h"
 #include "app.h"
@@ -21,7 +22,7 @@ extern char **environ;
 typedef struct {
     app_t *app;
     uv_signal_t sigint, sigterm;
-    uv_timer_t drain_timer;    /* polls for in-flight exchanges to finish */
+    uv_timer_t drain_timer;    /* started when the last in-flight exchange finished */
     uv_timer_t deadline_timer; /* drainTimeoutMs: stop waiting */
     int exit_code;
     bool is_stopping;          /* a signal came: draining */
@@ -47,6 +48,19 @@ static void on_credentials_changed(void *arg, const char *why) {
     app_t *app = arg;
     (void)why;
     if (app->engine) engine_recycle_all(app->engine);
+}
+
+/* The same for one config-dir account: its CLIs, and its rest ends (it may be logged in again). */
+static void on_account_credentials_changed(void *arg, const char *account, const char *why) {
+    app_t *app = arg;
+    (void)why;
+    if (app->engine) engine_recycle_account(app->engine, account);
+}
+
+/* /auth/status and the dashboard list the accounts the engine serves with. */
+static bool add_accounts_json(void *arg, yyjson_mut_doc *doc, yyjson_mut_val *obj) {
+    app_t *app = arg;
+    return api_add_accounts_json(app->engine, doc, obj);
 }
 
 static void on_engine_down(void *arg) {
@@ -75,9 +89,12 @@ static void finish_shutdown(runtime_t *rt) {
     http_server_close(rt->app->http, on_http_closed, rt);
 }
 
-static void on_drain_tick(uv_timer_t *t) {
-    runtime_t *rt = t->data;
-    if (http_server_active_exchanges(rt->app->http) == 0) finish_shutdown(rt);
+static void on_drained(uv_timer_t *t) { finish_shutdown(t->data); }
+
+/* The server says the last in-flight exchange is done; close from the loop, not from inside its bookkeeping. */
+static void on_http_idle(void *arg) {
+    runtime_t *rt = arg;
+    uv_timer_start(&rt->drain_timer, on_drained, 0, 0);
 }
 
 static void on_drain_deadline(uv_timer_t *t) {
@@ -107,8 +124,8 @@ static void on_signal(uv_signal_t *s, int signum) {
     rt->app->is_draining = true;
     log_info("shutdown.begin", "signal=%d active=%zu", signum, http_server_active_exchanges(rt->app->http));
     http_server_stop_accepting(rt->app->http);
-    uv_timer_start(&rt->drain_timer, on_drain_tick, 0, 50);
     uv_timer_start(&rt->deadline_timer, on_drain_deadline, (uint64_t)rt->app->cfg->drain_timeout_ms, 0);
+    http_server_notify_idle(rt->app->http, on_http_idle, rt);
 }
 
 static void close_walk(uv_handle_t *h, void *arg) {
@@ -180,7 +197,10 @@ int main(int argc, char **argv) {
     app.router = router_new();
     engine_observer_t observer = metrics_engine_observer(app.metrics);
     app.engine = app.metrics ? engine_new(loop, &cfg, &observer) : NULL;
-    auth_hooks_t auth_hooks = {.on_credentials_changed = on_credentials_changed, .arg = &app};
+    auth_hooks_t auth_hooks = {.on_credentials_changed = on_credentials_changed,
+                               .on_account_credentials_changed = on_account_credentials_changed,
+                               .add_accounts_json = add_accounts_json,
+                               .arg = &app};
     app.auth = auth_new(loop, &cfg, &auth_hooks);
     app.responses = responses_store_new(RESPONSES_STORE_MAX_COUNT, RESPONSES_STORE_MAX_BYTES);
     if (!app.metrics || !app.router || !app.engine || !app.auth || !app.responses) {
@@ -225,7 +245,7 @@ int main(int argc, char **argv) {
                 "Claude subscription. Set apiKey + requireApiKey (or AUTH_TOKEN). ***\n\n",
                 cfg.host);
     }
-    log_info("listening", "url=http://%s:%d version=%s mode=%s", cfg.host, cfg.http_port, CWP_VERSION,
+    log_info("http.listening", "url=http://%s:%d version=%s mode=%s", cfg.host, cfg.http_port, CWP_VERSION,
              cfg.mode == MODE_AGENT ? "agent" : "api");
 
     runtime_t rt = {.app = &app};

@@ -101,7 +101,7 @@ static int read_request(http_exchange_t *ex, app_t *app, anthropic_parse_mode_t 
     if (!*body) return -1;
     api_problem_t why;
     if (anthropic_request_parse(app->cfg, yyjson_doc_get_root(*body), mode, req, &why) == 0) return 0;
-    log_info("anthropic_invalid_request", "request_id=%s param=%s", http_request_id(ex), why.param[0] ? why.param : "-");
+    log_info("anthropic.invalid_request", "request_id=%s param=%s", http_request_id(ex), why.param[0] ? why.param : "-");
     api_problem_send(ex, DIALECT_ANTHROPIC, &why);
     anthropic_request_free(req);
     yyjson_doc_free(*body);
@@ -173,5 +173,5 @@ void anthropic_register_routes(app_t *app) {
          .dialect = DIALECT_ANTHROPIC},
     };
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
-        if (router_add(app->router, &routes[i]) < 0) log_error("route_add_failed", "path=%s", routes[i].pattern);
+        if (router_add(app->router, &routes[i]) < 0) log_error("router.add_failed", "path=%s", routes[i].pattern);
 }

@@ -3,9 +3,9 @@
  * invalid_request_error naming the field in pydantic's words: "messages.1.role: Input should be 'user'
  * or 'assistant'").
  *
- * Shape of the result: model (resolved), system (one string: text blocks joined by "\n"), messages (user
- * and assistant strictly alternating: consecutive same-role messages are merged into one, as the real API
- * does; content blocks copied verbatim so signatures, tool input and cache_control survive),
+ * Shape of the result (api/canonical.h): model (resolved), system (one string), messages (user and
+ * assistant strictly alternating; content blocks copied verbatim so signatures, tool input and
+ * cache_control survive),
  * max_tokens, stop_sequences, thinking, tools, tool_choice, metadata.
  *
  * Decisions where we differ from the real API, because the CLI takes a conversation one user line at a
@@ -17,10 +17,12 @@
 #include <string.h>
 
 #include "api/anthropic.h"
+#include "api/canonical.h"
 
 typedef struct {
     const config_t *cfg;
     yyjson_mut_doc *doc;
+    canon_t canon; /* system and messages, by the shared rules */
     api_problem_t *why;
     anthropic_parse_mode_t mode;
 } parse_t;
@@ -57,7 +59,6 @@ static int need_text(parse_t *p, yyjson_val *obj, const char *path, const char *
 
 /* ---- content blocks ---- */
 
-static const char *const IMAGE_TYPES[] = {"image/jpeg", "image/png", "image/gif", "image/webp"};
 
 static int check_image(parse_t *p, yyjson_val *block, const char *path) {
     yyjson_val *source, *type, *v;
@@ -67,9 +68,7 @@ static int check_image(parse_t *p, yyjson_val *block, const char *path) {
     if (need_text(p, source, sp, "type", &type) < 0) return -1;
     if (str_eq(type, "base64")) {
         if (need_text(p, source, sp, "media_type", &v) < 0) return -1;
-        bool ok = false;
-        for (size_t i = 0; i < sizeof IMAGE_TYPES / sizeof IMAGE_TYPES[0]; i++) ok |= str_eq(v, IMAGE_TYPES[i]);
-        if (!ok)
+        if (!canon_is_image_media_type(yyjson_get_str(v), yyjson_get_len(v)))
             return at(p, sp, "media_type", "Input should be 'image/jpeg', 'image/png', "
                                    "'image/gif' or 'image/webp'");
         if (need_text(p, source, sp, "data", &v) < 0) return -1;
@@ -156,7 +155,7 @@ static int check_block(parse_t *p, yyjson_val *block, bool is_user, const char *
 
 /* Validate one message's content and append it to the canonical messages (merging with the previous
  * message when it has the same role). */
-static int add_message(parse_t *p, yyjson_mut_val *messages, yyjson_val *msg, size_t index, bool *last_is_user) {
+static int add_message(parse_t *p, yyjson_val *msg, size_t index) {
     char path[64], bp[96];
     snprintf(path, sizeof path, "messages.%zu", index);
     if (!yyjson_is_obj(msg)) return at(p, path, NULL, "Input should be a valid dictionary");
@@ -187,99 +186,47 @@ static int add_message(parse_t *p, yyjson_mut_val *messages, yyjson_val *msg, si
     if (is_empty)
         return at(p, path, NULL, "all messages must have non-empty content");
 
-    yyjson_mut_doc *doc = p->doc;
-    size_t count = yyjson_mut_arr_size(messages);
-    yyjson_mut_val *prev = count ? yyjson_mut_arr_get_last(messages) : NULL;
-    if (prev && *last_is_user == is_user) {
-        /* Same role twice: one turn with both contents, as the real API treats it. */
-        yyjson_mut_val *pc = yyjson_mut_obj_get(prev, "content");
-        if (yyjson_mut_is_str(pc)) {
-            yyjson_mut_val *arr = yyjson_mut_arr(doc);
-            yyjson_mut_val *tb = yyjson_mut_arr_add_obj(doc, arr);
-            /* Copied, not moved: a yyjson value must not sit in two containers at once. */
-            if (!arr || !tb || !yyjson_mut_obj_add_str(doc, tb, "type", "text") ||
-                !yyjson_mut_obj_add_strncpy(doc, tb, "text", yyjson_mut_get_str(pc), yyjson_mut_get_len(pc)) ||
-                !yyjson_mut_obj_put(prev, yyjson_mut_str(doc, "content"), arr))
-                return oom(p);
-            pc = arr;
-        }
-        if (yyjson_is_str(content)) {
-            yyjson_mut_val *tb = yyjson_mut_arr_add_obj(doc, pc);
-            if (!tb || !yyjson_mut_obj_add_str(doc, tb, "type", "text") ||
-                !yyjson_mut_obj_add_strncpy(doc, tb, "text", yyjson_get_str(content), yyjson_get_len(content)))
-                return oom(p);
-        } else {
-            size_t i, n;
-            yyjson_val *block;
-            yyjson_arr_foreach(content, i, n, block) {
-                if (!yyjson_mut_arr_append(pc, yyjson_val_mut_copy(doc, block))) return oom(p);
-            }
-        }
-        return 0;
-    }
-    yyjson_mut_val *m = yyjson_mut_arr_add_obj(doc, messages);
-    if (!m || !yyjson_mut_obj_add_str(doc, m, "role", is_user ? "user" : "assistant") ||
-        !yyjson_mut_obj_add_val(doc, m, "content", yyjson_val_mut_copy(doc, content)))
-        return oom(p);
-    *last_is_user = is_user;
+    yyjson_mut_val *copy = yyjson_val_mut_copy(p->doc, content);
+    if (!copy || canon_add_message(&p->canon, is_user ? "user" : "assistant", copy) < 0) return oom(p);
     return 0;
 }
 
-static int parse_messages(parse_t *p, yyjson_val *root, yyjson_mut_val *canon) {
+static int parse_messages(parse_t *p, yyjson_val *root) {
     yyjson_val *messages;
     if (api_field(D, root, NULL, "messages", API_FIELD_ARRAY, true, &messages, p->why) < 0) return -1;
     if (yyjson_arr_size(messages) == 0)
         return api_problem_set(p->why, "messages", "messages: at least one message is required");
-    yyjson_mut_val *out = yyjson_mut_obj_add_arr(p->doc, canon, "messages");
-    if (!out) return oom(p);
-    bool last_is_user = false;
     size_t i, n;
     yyjson_val *msg;
     yyjson_arr_foreach(messages, i, n, msg) {
-        if (add_message(p, out, msg, i, &last_is_user) < 0) return -1;
+        if (add_message(p, msg, i) < 0) return -1;
     }
-    if (!last_is_user)
+    const char *last_role = canon_last_role(&p->canon);
+    if (!last_role || strcmp(last_role, "user") != 0)
         return api_problem_set(p->why, "messages",
                                "messages: the conversation must end with a user message (a final assistant "
                                "message, \"prefill\", is not supported by this proxy)");
     return 0;
 }
 
-/* system: a string, or text blocks joined by "\n" (the CLI takes one system prompt text). */
-static int parse_system(parse_t *p, yyjson_val *root, yyjson_mut_val *canon) {
+/* system: a string, or text blocks: the parts of one prompt (api/canonical.h joins them). */
+static int parse_system(parse_t *p, yyjson_val *root) {
     yyjson_val *system = yyjson_obj_get(root, "system");
     if (!system || yyjson_is_null(system)) return 0;
-    if (yyjson_is_str(system)) {
-        if (yyjson_get_len(system) == 0) return 0;
-        return yyjson_mut_obj_add_strncpy(p->doc, canon, "system", yyjson_get_str(system), yyjson_get_len(system))
-                   ? 0 : oom(p);
-    }
+    if (yyjson_is_str(system))
+        return canon_add_system(&p->canon, yyjson_get_str(system), yyjson_get_len(system), true) < 0 ? oom(p) : 0;
     if (!yyjson_is_arr(system)) return api_problem_set(p->why, "system", "system: Input should be a valid string or list");
-    buf_t text;
-    buf_init(&text, 0);
     size_t i, n;
     yyjson_val *block, *t;
     char path[48];
-    int rc = 0;
     yyjson_arr_foreach(system, i, n, block) {
         snprintf(path, sizeof path, "system.%zu", i);
-        if (!yyjson_is_obj(block)) {
-            rc = at(p, path, NULL, "Input should be a valid dictionary");
-            break;
-        }
-        if (!str_eq(yyjson_obj_get(block, "type"), "text")) {
-            rc = at(p, path, "type", "Input should be 'text'");
-            break;
-        }
-        if ((rc = api_field(D, block, path, "text", API_FIELD_STRING, true, &t, p->why)) < 0) break;
-        if ((text.len && buf_append_str(&text, "\n") < 0) || buf_append(&text, yyjson_get_str(t), yyjson_get_len(t)) < 0) {
-            rc = oom(p);
-            break;
-        }
+        if (!yyjson_is_obj(block)) return at(p, path, NULL, "Input should be a valid dictionary");
+        if (!str_eq(yyjson_obj_get(block, "type"), "text")) return at(p, path, "type", "Input should be 'text'");
+        if (api_field(D, block, path, "text", API_FIELD_STRING, true, &t, p->why) < 0) return -1;
+        if (canon_add_system(&p->canon, yyjson_get_str(t), yyjson_get_len(t), i == 0) < 0) return oom(p);
     }
-    if (rc == 0 && text.len && !yyjson_mut_obj_add_strncpy(p->doc, canon, "system", text.data, text.len)) rc = oom(p);
-    buf_free(&text);
-    return rc;
+    return 0;
 }
 
 static int parse_thinking(parse_t *p, yyjson_val *root, yyjson_mut_val *canon, yyjson_val *max_tokens) {
@@ -421,10 +368,18 @@ int anthropic_request_parse(const config_t *cfg, yyjson_val *root, anthropic_par
     yyjson_mut_doc_set_root(p.doc, canon);
     yyjson_val *max_tokens = NULL;
     int rc = -1;
-    if (parse_model(&p, root, canon, out) < 0 || parse_scalars(&p, root, canon, out, &max_tokens) < 0 ||
-        parse_system(&p, root, canon) < 0 || parse_messages(&p, root, canon) < 0 ||
-        parse_thinking(&p, root, canon, max_tokens) < 0 || parse_tools(&p, root, canon, out) < 0)
+    if (canon_init(&p.canon, p.doc) < 0) {
+        oom(&p);
         goto done;
+    }
+    if (parse_model(&p, root, canon, out) < 0 || parse_scalars(&p, root, canon, out, &max_tokens) < 0 ||
+        parse_system(&p, root) < 0 || parse_messages(&p, root) < 0)
+        goto done;
+    if (canon_finish(&p.canon, canon) < 0) {
+        oom(&p);
+        goto done;
+    }
+    if (parse_thinking(&p, root, canon, max_tokens) < 0 || parse_tools(&p, root, canon, out) < 0) goto done;
     /* The engine reads an immutable document. */
     out->doc = yyjson_mut_doc_imut_copy(p.doc, NULL);
     if (!out->doc) {
@@ -434,6 +389,7 @@ int anthropic_request_parse(const config_t *cfg, yyjson_val *root, anthropic_par
     out->model = yyjson_get_str(yyjson_obj_get(yyjson_doc_get_root(out->doc), "model"));
     rc = 0;
 done:
+    canon_free(&p.canon);
     yyjson_mut_doc_free(p.doc);
     if (rc < 0) out->model = NULL;
     return rc;

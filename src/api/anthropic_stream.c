@@ -25,12 +25,8 @@ void anthropic_stream_init(anthropic_stream_t *st, const char *request_id, const
 /* Frame one event held in a mutable doc. */
 static int frame_mut(buf_t *out, const char *type, yyjson_mut_doc *doc) {
     size_t len = 0;
-    char *json = doc ? yyjson_mut_write(doc, 0, &len) : NULL;
-    if (!json && doc) {
-        /* An error message cut to a fixed size may end mid-character: send it scrubbed, not nothing. */
-        json = yyjson_mut_write(doc, YYJSON_WRITE_ALLOW_INVALID_UNICODE, &len);
-        if (json) utf8_scrub(json, len);
-    }
+    /* An error message cut to a fixed size may end mid-character: sent scrubbed, not nothing. */
+    char *json = doc ? utf8_json_write(doc, &len) : NULL;
     if (!json) return -1;
     int rc = sse_format_event(out, type, json, len);
     free(json);

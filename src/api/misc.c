@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "api/accounts_json.h"
 #include "api/dispatch.h"
 #include "api/errors.h"
 #include "app.h"
@@ -28,6 +29,8 @@ static bool is_set(const char *name) {
 
 /* The CLI finds credentials in its environment or its config directory (the CLI's own order). */
 static bool has_cli_credentials(const app_t *app) {
+    int accounts = api_accounts_authenticated(app->engine);
+    if (accounts >= 0) return accounts == 1; /* the proxy's own credentials reach no CLI then */
     if (app->auth) {
         auth_status_t st;
         auth_get_status(app->auth, &st);
@@ -69,7 +72,8 @@ static void handle_health(http_exchange_t *ex, void *ctx) {
               yyjson_mut_obj_add_val(doc, root, "transportReason", str_or_null(doc, stats.transport_reason)) &&
               yyjson_mut_obj_add_val(doc, root, "cliVersion", str_or_null(doc, stats.cli_version)) &&
               yyjson_mut_obj_add_bool(doc, root, "cliFound", stats.is_cli_found) &&
-              yyjson_mut_obj_add_uint(doc, root, "uptimeMs", uv_now(app->loop) - app->started_ms);
+              yyjson_mut_obj_add_uint(doc, root, "uptimeMs", uv_now(app->loop) - app->started_ms) &&
+              api_add_accounts_json(app->engine, doc, root);
     send_json(ex, doc, root, ok);
 }
 
@@ -257,5 +261,5 @@ void misc_register_routes(app_t *app) {
          .dialect = DIALECT_PLAIN},
     };
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
-        if (router_add(app->router, &routes[i]) < 0) log_error("route_add_failed", "path=%s", routes[i].pattern);
+        if (router_add(app->router, &routes[i]) < 0) log_error("router.add_failed", "path=%s", routes[i].pattern);
 }

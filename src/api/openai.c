@@ -29,7 +29,7 @@ static void on_event(void *arg, turn_bridge_t *tb, yyjson_val *event) {
     openai_call_t *call = arg;
     if (!call->req.is_stream) return; /* the finished message carries everything */
     if (openai_stream_event(&call->stream, event, &call->out) < 0)
-        log_warn("openai_chunk_failed", "request_id=%s", call->fallback_id);
+        log_warn("openai.chunk_failed", "request_id=%s", call->fallback_id);
     call_write(call, tb);
 }
 
@@ -37,7 +37,7 @@ static void on_done(void *arg, turn_bridge_t *tb, yyjson_val *message) {
     openai_call_t *call = arg;
     if (call->req.is_stream) {
         if (openai_stream_finish(&call->stream, message, &call->out) < 0)
-            log_warn("openai_chunk_failed", "request_id=%s", call->fallback_id);
+            log_warn("openai.chunk_failed", "request_id=%s", call->fallback_id);
         call_write(call, tb);
         return;
     }

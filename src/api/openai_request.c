@@ -8,6 +8,8 @@
  */
 #include "api/openai.h"
 
+#include "api/canonical.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,9 +17,7 @@
 typedef struct {
     const config_t *cfg;
     yyjson_mut_doc *doc;
-    yyjson_mut_val *messages;  /* canonical messages array */
-    yyjson_mut_val *last;      /* the last canonical message (for merging), or NULL */
-    buf_t system;
+    canon_t canon; /* system and messages, by the shared rules */
     api_problem_t *why;
     openai_request_t *out;
 } convert_t;
@@ -51,13 +51,6 @@ static int append_text_content(convert_t *c, yyjson_val *content, const char *pa
 }
 
 /* ---- images and files: data: URLs → base64 sources, http(s) URLs → url sources ---- */
-
-static bool is_image_media_type(const char *t, size_t len) {
-    static const char *const ok[] = {"image/jpeg", "image/png", "image/gif", "image/webp"};
-    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
-        if (strlen(ok[i]) == len && strncmp(t, ok[i], len) == 0) return true;
-    return false;
-}
 
 /* "data:<media type>[;...];base64,<data>" → views of media type and data. */
 static bool parse_data_url(const char *url, size_t len, view_t *media, view_t *data) {
@@ -101,7 +94,7 @@ static int convert_image_part(convert_t *c, yyjson_val *part, const char *param,
     if (len >= 5 && strncmp(url, "data:", 5) == 0) {
         if (!parse_data_url(url, len, &media, &data))
             return api_problem_set(c->why, sub, "'%s' must be a base64 data URL (data:image/png;base64,...)", sub);
-        if (!is_image_media_type(media.ptr, media.len))
+        if (!canon_is_image_media_type(media.ptr, media.len))
             return api_problem_set(c->why, sub, "image type '%.*s' is not supported: use image/jpeg, image/png, image/gif or image/webp",
                            (int)(media.len > 40 ? 40 : media.len), media.ptr);
         src = base64_source(c, media, data);
@@ -176,32 +169,8 @@ static yyjson_mut_val *convert_user_content(convert_t *c, yyjson_val *content, c
 
 /* content as an array of blocks; a string becomes one text block (a copy: the original may still sit
  * in its message object, and a yyjson value lives in one container only). */
-static yyjson_mut_val *as_block_array(convert_t *c, yyjson_mut_val *content) {
-    if (yyjson_mut_is_arr(content)) return content;
-    yyjson_mut_val *blocks = yyjson_mut_arr(c->doc);
-    yyjson_mut_val *block = yyjson_mut_arr_add_obj(c->doc, blocks);
-    if (!blocks || !block || !yyjson_mut_obj_add_str(c->doc, block, "type", "text") ||
-        !yyjson_mut_obj_add_strncpy(c->doc, block, "text", yyjson_mut_get_str(content), yyjson_mut_get_len(content)))
-        return NULL;
-    return blocks;
-}
-
 static int push_message(convert_t *c, const char *role, yyjson_mut_val *content) {
-    if (c->last && strcmp(yyjson_mut_get_str(yyjson_mut_obj_get(c->last, "role")), role) == 0) {
-        /* Anthropic wants alternating turns: fold this one into the previous message. */
-        yyjson_mut_val *prev = as_block_array(c, yyjson_mut_obj_get(c->last, "content"));
-        yyjson_mut_val *more = as_block_array(c, content);
-        if (!prev || !more) return oom(c);
-        yyjson_mut_val *block;
-        while ((block = yyjson_mut_arr_remove_first(more)))
-            if (!yyjson_mut_arr_append(prev, block)) return oom(c);
-        return yyjson_mut_obj_put(c->last, yyjson_mut_str(c->doc, "content"), prev) ? 0 : oom(c);
-    }
-    yyjson_mut_val *msg = yyjson_mut_arr_add_obj(c->doc, c->messages);
-    if (!msg || !yyjson_mut_obj_add_str(c->doc, msg, "role", role) || !yyjson_mut_obj_add_val(c->doc, msg, "content", content))
-        return oom(c);
-    c->last = msg;
-    return 0;
+    return canon_add_message(&c->canon, role, content) < 0 ? oom(c) : 0;
 }
 
 static int convert_tool_calls(convert_t *c, yyjson_val *calls, const char *param, yyjson_mut_val *blocks) {
@@ -314,8 +283,13 @@ static int convert_message(convert_t *c, yyjson_val *msg, size_t index, const ch
     if (!role) return api_problem_set(c->why, sub, "'%s' is required", sub);
     snprintf(sub, sizeof sub, "%s.content", param);
     if (strcmp(role, "system") == 0 || strcmp(role, "developer") == 0) {
-        if (c->system.len > 0 && buf_append_str(&c->system, "\n\n") < 0) return oom(c);
-        return append_text_content(c, yyjson_obj_get(msg, "content"), sub, &c->system, "\n");
+        /* One prompt per message: its parts joined as one prompt's, the messages as separate prompts. */
+        buf_t text;
+        buf_init(&text, 0);
+        int rc = append_text_content(c, yyjson_obj_get(msg, "content"), sub, &text, CANON_SYSTEM_PART_SEP);
+        if (rc == 0 && canon_add_system(&c->canon, text.data ? text.data : "", text.len, true) < 0) rc = oom(c);
+        buf_free(&text);
+        return rc;
     }
     *last_role = role;
     if (strcmp(role, "user") == 0) {
@@ -504,7 +478,7 @@ int openai_request_convert(const config_t *cfg, yyjson_val *root, openai_request
     memset(out, 0, sizeof *out);
     memset(why, 0, sizeof *why);
     convert_t c = {.cfg = cfg, .why = why, .out = out};
-    buf_init(&c.system, 0);
+    buf_init(&c.canon.system, 0); /* canon_free is safe before canon_init */
     if (!yyjson_is_obj(root)) {
         api_problem_set(why, NULL, "the request body must be a JSON object");
         goto fail;
@@ -523,24 +497,19 @@ int openai_request_convert(const config_t *cfg, yyjson_val *root, openai_request
     if (!model_echo || !yyjson_mut_obj_add_strcpy(c.doc, body, "model", resolved)) { oom(&c); goto fail; }
     out->model = yyjson_mut_get_str(model_echo);
 
-    c.messages = yyjson_mut_arr(c.doc);
-    if (!c.messages) { oom(&c); goto fail; }
+    if (canon_init(&c.canon, c.doc) < 0) { oom(&c); goto fail; }
     if (convert_messages(&c, root) < 0) goto fail;
-    if (c.system.len > 0 && !yyjson_mut_obj_add_strncpy(c.doc, body, "system", c.system.data, c.system.len)) {
-        oom(&c);
-        goto fail;
-    }
-    if (!yyjson_mut_obj_add_val(c.doc, body, "messages", c.messages)) { oom(&c); goto fail; }
+    if (canon_finish(&c.canon, body) < 0) { oom(&c); goto fail; }
     int64_t max_tokens;
     if (convert_max_tokens(&c, root, body, &max_tokens) < 0 || convert_stop(&c, yyjson_obj_get(root, "stop"), body) < 0 ||
         convert_response_format(&c, yyjson_obj_get(root, "response_format")) < 0 ||
         convert_reasoning(&c, yyjson_obj_get(root, "reasoning_effort"), body, max_tokens) < 0 ||
         convert_tools(&c, root, body) < 0)
         goto fail;
-    buf_free(&c.system);
+    canon_free(&c.canon);
     return 0;
 fail:
-    buf_free(&c.system);
+    canon_free(&c.canon);
     return -1;
 }
 

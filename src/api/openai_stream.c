@@ -190,12 +190,8 @@ fail:
 /* Frame doc as one "data:" event into out and free it. */
 static int emit(yyjson_mut_doc *doc, buf_t *out) {
     size_t len = 0;
-    char *json = doc ? yyjson_mut_write(doc, 0, &len) : NULL;
-    if (!json && doc) {
-        /* An error message cut to a fixed size may end mid-character: send it scrubbed, not nothing. */
-        json = yyjson_mut_write(doc, YYJSON_WRITE_ALLOW_INVALID_UNICODE, &len);
-        if (json) utf8_scrub(json, len);
-    }
+    /* An error message cut to a fixed size may end mid-character: sent scrubbed, not nothing. */
+    char *json = doc ? utf8_json_write(doc, &len) : NULL;
     int rc = json ? sse_format_event(out, NULL, json, len) : -1;
     free(json);
     yyjson_mut_doc_free(doc);

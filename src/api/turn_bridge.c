@@ -222,7 +222,7 @@ static void engine_on_error(void *arg, const engine_error_t *eerr) {
     tb->turn = NULL;
     api_error_t err;
     api_error_from_engine(eerr, &err);
-    log_info("turn_failed", "request_id=%s model=%s status=%d streaming=%d", tb->request_id, tb->model, err.status,
+    log_info("turn.failed", "request_id=%s model=%s status=%d streaming=%d", tb->request_id, tb->model, err.status,
              tb->ex ? http_stream_started(tb->ex) : 0);
     bridge_fail(tb, &err);
     bridge_close(tb);
@@ -267,7 +267,7 @@ int turn_bridge_run(app_t *app, http_exchange_t *ex, const turn_request_t *req, 
     if (!tb->turn) {
         api_error_t err;
         api_error_from_engine(&eerr, &err);
-        log_info("turn_refused", "request_id=%s model=%s status=%d", tb->request_id, tb->model, err.status);
+        log_info("turn.refused", "request_id=%s model=%s status=%d", tb->request_id, tb->model, err.status);
         tb->state = BRIDGE_ENDED;
         tb->is_finished = true;
         api_error_send(ex, opt->dialect, &err);

@@ -25,11 +25,22 @@ typedef struct {
 typedef struct {
     /* The CLI's credentials changed (login, logout): running sessions must pick them up. */
     void (*on_credentials_changed)(void *arg, const char *why);
+    /* The same for one config-dir account's (config `accounts`): its sessions must pick them up. */
+    void (*on_account_credentials_changed)(void *arg, const char *account, const char *why);
+    /* Adds "accounts": [...] to a status object (/auth/status, the dashboard); each config-dir account's
+     * entry then gets its login state from auth. Returns false when out of memory. */
+    bool (*add_accounts_json)(void *arg, yyjson_mut_doc *doc, yyjson_mut_val *obj);
     void *arg;
 } auth_hooks_t;
 
 /* cfg is borrowed (outlives auth); hooks is copied (NULL: none). */
 auth_t *auth_new(uv_loop_t *loop, const config_t *cfg, const auth_hooks_t *hooks);
+/* The config-dir account of that name's auth (its own login, logout and status), or NULL. */
+auth_t *auth_for_account(auth_t *auth, const char *name);
+/* The configured account of that name (any kind), or NULL. */
+const config_account_t *auth_config_account(const auth_t *auth, const char *name);
+/* A config dir's own credentials file only (an account's: the proxy's environment does not count). */
+void auth_dir_status(const char *config_dir, auth_status_t *out);
 /* Ends a login still running (its child is killed). Handles must already be closed (main's uv_walk). */
 void auth_free(auth_t *auth);
 /* From the environment and the credentials file; never exposes a token. */

@@ -25,6 +25,10 @@ typedef struct logout_s logout_t;
 
 struct auth_s {
     auth_hooks_t hooks;
+    const config_t *cfg;
+    char *account;           /* the config-dir account this auth logs in (its name), or NULL: the proxy's own */
+    auth_t **accounts;       /* the proxy's own auth only: one per config-dir account (config `accounts`) */
+    size_t account_count;
     uv_loop_t *loop;
     const char *claude_path; /* borrowed from the config */
     char *config_dir;        /* where the CLI keeps its credentials */

@@ -42,6 +42,39 @@ static pending_t *pending_new(http_exchange_t *ex, auth_t *a) {
     return p;
 }
 
+/* ---- which account ---- */
+
+/* `?account=NAME` names a config-dir account (names are plain: no decoding needed). Without it: the
+ * proxy's own login. NULL when the name is not such an account: the answer (400/404) is sent. */
+static auth_t *pick_auth(http_exchange_t *ex, auth_t *root) {
+    char name[CONFIG_ACCOUNT_NAME_MAX + 1];
+    const char *q = http_query(ex), *p = NULL;
+    for (const char *at = q; at && *at; at += strcspn(at, "&"), at += *at == '&') {
+        if (!strncmp(at, "account=", 8)) p = at + 8;
+    }
+    if (!p) return root;
+    size_t len = strcspn(p, "&");
+    if (len == 0 || len > CONFIG_ACCOUNT_NAME_MAX) {
+        send_error(ex, 400, API_ERR_INVALID_REQUEST, "account: expected the name of a configured account");
+        return NULL;
+    }
+    memcpy(name, p, len);
+    name[len] = '\0';
+    auth_t *a = auth_for_account(root, name);
+    if (a) return a;
+    char msg[CONFIG_ACCOUNT_NAME_MAX + 160];
+    const config_account_t *c = auth_config_account(root, name);
+    if (c) {
+        snprintf(msg, sizeof msg, "account \"%s\" logs in with its %s; only claudeConfigDir accounts log in here", name,
+                 c->kind == ACCOUNT_API_KEY ? "apiKey" : "oauthToken");
+        send_error(ex, 400, API_ERR_INVALID_REQUEST, msg);
+        return NULL;
+    }
+    snprintf(msg, sizeof msg, "no account is named \"%s\"", name);
+    send_error(ex, 404, API_ERR_NOT_FOUND, msg);
+    return NULL;
+}
+
 /* ---- /auth/status ---- */
 
 static const char *login_state_name(login_state_t s) {
@@ -53,7 +86,22 @@ static const char *login_state_name(login_state_t s) {
     return "unknown";
 }
 
+static void add_login_json(auth_t *a, yyjson_mut_doc *doc, yyjson_mut_val *obj);
+
+/* The accounts list, each config-dir account with its login state. */
+static void add_accounts_json(auth_t *a, yyjson_mut_doc *doc, yyjson_mut_val *obj) {
+    if (!a->hooks.add_accounts_json || !a->hooks.add_accounts_json(a->hooks.arg, doc, obj)) return;
+    yyjson_mut_val *list = yyjson_mut_obj_get(obj, "accounts");
+    size_t i, max;
+    yyjson_mut_val *entry;
+    yyjson_mut_arr_foreach(list, i, max, entry) {
+        auth_t *child = auth_for_account(a, yyjson_mut_get_str(yyjson_mut_obj_get(entry, "name")));
+        if (child) add_login_json(child, doc, entry);
+    }
+}
+
 void auth_add_status_json(auth_t *a, yyjson_mut_doc *doc, yyjson_mut_val *obj) {
+    if (a->account) yyjson_mut_obj_add_strcpy(doc, obj, "account", a->account);
     auth_status_t st;
     auth_get_status(a, &st);
     yyjson_mut_obj_add_bool(doc, obj, "authenticated", st.authenticated);
@@ -63,6 +111,11 @@ void auth_add_status_json(auth_t *a, yyjson_mut_doc *doc, yyjson_mut_val *obj) {
     yyjson_mut_obj_add_strcpy(doc, obj, "method", st.method);
     if (st.subscription) yyjson_mut_obj_add_strcpy(doc, obj, "subscriptionType", st.subscription);
     else yyjson_mut_obj_add_null(doc, obj, "subscriptionType");
+    add_login_json(a, doc, obj);
+    if (!a->account) add_accounts_json(a, doc, obj);
+}
+
+static void add_login_json(auth_t *a, yyjson_mut_doc *doc, yyjson_mut_val *obj) {
     login_info_t li;
     login_get_info(a, &li);
     yyjson_mut_obj_add_bool(doc, obj, "loginInProgress", li.is_active);
@@ -113,7 +166,8 @@ static void on_cli_status(void *arg, const auth_run_result_t *r) {
 }
 
 static void handle_status(http_exchange_t *ex, void *ctx) {
-    auth_t *a = ctx;
+    auth_t *a = pick_auth(ex, ctx);
+    if (!a) return;
     if (strstr(http_query(ex), "verify=cli")) {
         pending_t *p = pending_new(ex, a);
         if (!p) {
@@ -158,7 +212,8 @@ static void on_login_aborted(http_exchange_t *ex, void *arg) {
 }
 
 static void handle_login(http_exchange_t *ex, void *ctx) {
-    auth_t *a = ctx;
+    auth_t *a = pick_auth(ex, ctx);
+    if (!a) return;
     pending_t *p = pending_new(ex, a);
     if (!p) {
         send_error(ex, 500, API_ERR_API, "out of memory");
@@ -195,7 +250,8 @@ static void on_code_outcome(login_waiter_t *w, const login_outcome_t *o) {
 }
 
 static void handle_code(http_exchange_t *ex, void *ctx) {
-    auth_t *a = ctx;
+    auth_t *a = pick_auth(ex, ctx);
+    if (!a) return;
     view_t body = http_body(ex);
     yyjson_doc *in = yyjson_read(body.ptr ? body.ptr : "", body.len, 0);
     yyjson_val *code = yyjson_obj_get(yyjson_doc_get_root(in), "code");
@@ -250,7 +306,8 @@ static void on_logout_aborted(http_exchange_t *ex, void *arg) {
 }
 
 static void handle_logout(http_exchange_t *ex, void *ctx) {
-    auth_t *a = ctx;
+    auth_t *a = pick_auth(ex, ctx);
+    if (!a) return;
     pending_t *p = pending_new(ex, a);
     if (!p) {
         send_error(ex, 500, API_ERR_API, "out of memory");

@@ -92,12 +92,22 @@ void auth_get_status(auth_t *auth, auth_status_t *out) {
     size_t len = 0;
     char *json = read_small_file(auth->credentials_path, &len);
     auth_sources_t src = {
-        .oauth_token_env = getenv("CLAUDE_CODE_OAUTH_TOKEN"),
-        .api_key_env = getenv("ANTHROPIC_API_KEY"),
+        /* an account's CLIs never see the proxy's environment credentials */
+        .oauth_token_env = auth->account ? NULL : getenv("CLAUDE_CODE_OAUTH_TOKEN"),
+        .api_key_env = auth->account ? NULL : getenv("ANTHROPIC_API_KEY"),
         .credentials_json = json,
         .credentials_len = len,
         .now_ms = clock_wall_ms(),
     };
+    auth_status_resolve(&src, out);
+    free(json);
+}
+
+void auth_dir_status(const char *config_dir, auth_status_t *out) {
+    char path[AUTH_PATH_MAX];
+    size_t len = 0;
+    char *json = auth_credentials_path(config_dir, NULL, NULL, path, sizeof path) == 0 ? read_small_file(path, &len) : NULL;
+    auth_sources_t src = {.credentials_json = json, .credentials_len = len, .now_ms = clock_wall_ms()};
     auth_status_resolve(&src, out);
     free(json);
 }

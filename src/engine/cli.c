@@ -56,11 +56,11 @@ void cli_choose_transport(transport_kind_t wanted, cli_info_t *info) {
     } else if (accepts_loopback_sdk_url(info)) {
         info->transport = TRANSPORT_WEBSOCKET;
         snprintf(info->transport_reason, sizeof info->transport_reason,
-                 "auto: CLI %s accepts a loopback --sdk-url", info->version);
+                 "auto: CLI %s <= " CLI_LAST_LOOPBACK_SDK_URL " accepts a loopback --sdk-url", info->version);
     } else {
         info->transport = TRANSPORT_STDIO;
         snprintf(info->transport_reason, sizeof info->transport_reason,
-                 "auto: CLI %s refuses a loopback --sdk-url", info->version);
+                 "auto: CLI %s > " CLI_LAST_LOOPBACK_SDK_URL " refuses a loopback --sdk-url", info->version);
     }
 }
 

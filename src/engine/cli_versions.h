@@ -9,6 +9,8 @@
 
 /* The CLI versions the tests pin (scripts/install-test-deps.sh installs each). */
 #define CLI_PINNED_VERSIONS "2.1.100 2.1.197 2.1.332"
+/* The newest version that takes a loopback --sdk-url (the table's 2.1.121 row is the first that refuses). */
+#define CLI_LAST_LOOPBACK_SDK_URL "2.1.120"
 
 typedef struct {
     int major, minor, patch; /* the first version this row describes (rows are cumulative) */

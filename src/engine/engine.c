@@ -9,12 +9,14 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "engine/accounts.h"
 #include "engine/cli.h"
 #include "engine/pool.h"
 #include "engine/request.h"
 #include "engine/session.h"
 #include "transport/stdio.h"
 #include "transport/websocket.h"
+#include "util/fs.h"
 #include "util/log.h"
 
 extern char **environ;
@@ -27,6 +29,7 @@ struct engine_s {
     char **base_env;
     char *state_dir, *sessions_dir, *config_dir;
     ws_server_t *ws;
+    accounts_t *accounts;
     pool_t *pool;
     bool is_started, is_shutting_down;
     void (*shutdown_done)(void *arg);
@@ -42,19 +45,49 @@ struct turn_s {
     void *arg;
     pool_job_t job;
     bool is_in_callback, is_cancelled;
+    bool has_emitted; /* an event went to the adapter: the client may have seen it, no failover now */
+    /* A rate-limit report that came before any event, held back while the turn may still fail over: it
+     * describes the account that answered it, which need not be the one that serves the client. */
+    yyjson_doc *held_rate_limit;
 };
 
 /* ---- turns ---- */
 
 static void turn_free(turn_t *t) {
     engine_request_free(&t->req);
+    yyjson_doc_free(t->held_rate_limit);
     free(t);
+}
+
+static yyjson_doc *copy_val(yyjson_val *v) {
+    yyjson_mut_doc *m = yyjson_mut_doc_new(NULL);
+    yyjson_mut_val *copy = m ? yyjson_val_mut_copy(m, v) : NULL;
+    if (copy) yyjson_mut_doc_set_root(m, copy);
+    yyjson_doc *d = copy ? yyjson_mut_doc_imut_copy(m, NULL) : NULL;
+    yyjson_mut_doc_free(m);
+    return d;
+}
+
+/* Hand the held rate-limit report to the adapter. Returns false when the adapter cancelled (t is freed). */
+static bool turn_release_rate_limit(turn_t *t) {
+    yyjson_doc *held = t->held_rate_limit;
+    if (!held) return true;
+    t->held_rate_limit = NULL;
+    t->is_in_callback = true;
+    t->cb.on_rate_limit(t->arg, yyjson_doc_get_root(held));
+    t->is_in_callback = false;
+    yyjson_doc_free(held);
+    if (!t->is_cancelled) return true;
+    turn_free(t);
+    return false;
 }
 
 /* A callback into the adapter. The adapter may call turn_cancel from inside: that is only noted, and
  * acted on here once it returns. Returns false when the turn was cancelled (and freed). */
 static bool turn_on_event(void *arg, yyjson_val *event) {
     turn_t *t = arg;
+    if (!turn_release_rate_limit(t)) return false;
+    t->has_emitted = true;
     t->is_in_callback = true;
     t->cb.on_event(t->arg, event);
     t->is_in_callback = false;
@@ -65,7 +98,15 @@ static bool turn_on_event(void *arg, yyjson_val *event) {
 
 static bool turn_on_rate_limit(void *arg, yyjson_val *info) {
     turn_t *t = arg;
+    if (t->job.account &&
+        account_note_rate_limit(t->job.account, info, t->eng->cfg->allow_extra_usage, accounts_now_ms()))
+        pool_account_limited(t->eng->pool, t->job.account);
     if (!t->cb.on_rate_limit) return true;
+    if (!t->has_emitted && accounts_count(t->eng->accounts) > 1) {
+        yyjson_doc_free(t->held_rate_limit);
+        t->held_rate_limit = copy_val(info); /* lost when out of memory: only headers are missing then */
+        return true;
+    }
     t->is_in_callback = true;
     t->cb.on_rate_limit(t->arg, info);
     t->is_in_callback = false;
@@ -76,6 +117,8 @@ static bool turn_on_rate_limit(void *arg, yyjson_val *info) {
 
 static void turn_on_done(void *arg, yyjson_val *message) {
     turn_t *t = arg;
+    if (t->job.account) account_mark_ok(t->job.account);
+    if (!turn_release_rate_limit(t)) return;
     t->is_in_callback = true;
     t->cb.on_done(t->arg, message);
     turn_free(t);
@@ -87,8 +130,56 @@ static void turn_on_bounced(void *arg) {
     pool_requeue(t->eng->pool, &t->job);
 }
 
+static const char *limit_reason(engine_error_kind_t kind) {
+    switch (kind) {
+    case ENGINE_ERR_RATE_LIMIT: return "rate_limit";
+    case ENGINE_ERR_OVERLOADED: return "overloaded";
+    case ENGINE_ERR_AUTHENTICATION: return "authentication";
+    default: return NULL;
+    }
+}
+
+/* A rate limit, an overload or refused credentials on a configured account rest that account; when
+ * nothing reached the client yet and another account can serve, the same request runs there. */
+static bool turn_fails_over(turn_t *t, const engine_error_t *err) {
+    engine_t *eng = t->eng;
+    account_t *failed = t->job.account;
+    const char *reason = limit_reason(err->kind);
+    if (!failed || !reason || !accounts_are_configured(eng->accounts)) return false;
+    int64_t now = accounts_now_ms();
+    /* A 429 whose retry-after the CLI honoured says how long; else the back-off. */
+    account_mark_limited(failed, err->retry_after_s > 0 ? now + (int64_t)err->retry_after_s * 1000 : 0, reason, now);
+    pool_account_limited(eng->pool, failed);
+    size_t i = account_index(failed);
+    uint32_t tried = t->job.tried_accounts | (i < 32 ? 1u << i : 0);
+    if (t->has_emitted || !accounts_choose(eng->accounts, t->job.conversation_key, tried, now)) return false;
+    t->job.tried_accounts = tried;
+    account_count_failover(failed);
+    log_warn("account.failover", "request_id=%s account=%s status=%d reason=%s", t->req.request_id,
+             account_name(failed), err->upstream_status, reason);
+    t->job.account = NULL;
+    yyjson_doc_free(t->held_rate_limit); /* the failed account's */
+    t->held_rate_limit = NULL;
+    pool_requeue(eng->pool, &t->job);
+    return true;
+}
+
 static void turn_on_error(void *arg, const engine_error_t *err) {
     turn_t *t = arg;
+    if (turn_fails_over(t, err)) return;
+    engine_error_t limited;
+    accounts_t *as = t->eng->accounts;
+    if (!t->has_emitted && limit_reason(err->kind) && accounts_count(as) > 1) {
+        /* Every account failed or rests: the client may retry when the first rest ends. */
+        pool_all_limited_error(t->eng->pool, &t->job, &limited);
+        err = &limited;
+    } else if (err->kind == ENGINE_ERR_RATE_LIMIT && accounts_are_configured(as) && err->retry_after_s <= 0) {
+        int64_t now = accounts_now_ms(), next = accounts_next_available_ms(as, now);
+        limited = *err;
+        if (next > now) limited.retry_after_s = (int)((next - now + 999) / 1000);
+        err = &limited;
+    }
+    if (!turn_release_rate_limit(t)) return;
     t->is_in_callback = true;
     t->cb.on_error(t->arg, err);
     turn_free(t);
@@ -122,6 +213,7 @@ turn_t *engine_start_turn(engine_t *eng, const turn_request_t *req, const turn_c
     t->arg = arg;
     t->job = (pool_job_t){
         .req = &t->req,
+        .conversation_key = accounts_conversation_key(t->req.system, t->req.messages),
         .sink = {.on_event = turn_on_event, .on_rate_limit = turn_on_rate_limit, .on_done = turn_on_done,
                  .on_error = turn_on_error, .on_bounced = turn_on_bounced},
         .sink_arg = t,
@@ -179,20 +271,6 @@ engine_t *engine_new(uv_loop_t *loop, const config_t *cfg, const engine_observer
     return eng;
 }
 
-static int mkdir_p(const char *path) {
-    char tmp[4096];
-    size_t n = strlen(path);
-    if (n == 0 || n >= sizeof tmp) return -ENAMETOOLONG;
-    memcpy(tmp, path, n + 1);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(tmp, 0700) != 0 && errno != EEXIST) return -errno;
-        *p = '/';
-    }
-    return mkdir(tmp, 0700) != 0 && errno != EEXIST ? -errno : 0;
-}
-
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
     (void)st;
     (void)flag;
@@ -234,7 +312,7 @@ static int engine_dirs(engine_t *eng, char *err, size_t err_len) {
     else if (home && *home) eng->config_dir = dup_printf(home, "/.claude");
     eng->sessions_dir = eng->state_dir ? dup_printf(eng->state_dir, "/sessions") : NULL;
     if (!eng->state_dir || !eng->sessions_dir) return snprintf(err, err_len, "out of memory"), -1;
-    int rc = mkdir_p(eng->sessions_dir);
+    int rc = fs_mkdir_p(eng->sessions_dir);
     if (rc) return snprintf(err, err_len, "cannot create %s: %s", eng->sessions_dir, strerror(-rc)), -1;
     remove_stale_sessions(eng->sessions_dir);
     return 0;
@@ -298,7 +376,9 @@ int engine_start(engine_t *eng, char *err, size_t err_len) {
         .on_cli_models = engine_on_cli_models,
         .models_arg = eng,
     };
-    eng->pool = pool_new(&env);
+    eng->accounts = accounts_new(eng->cfg, eng->config_dir);
+    if (!eng->accounts) return snprintf(err, err_len, "out of memory"), -1;
+    eng->pool = pool_new(&env, eng->accounts);
     if (!eng->pool) return snprintf(err, err_len, "out of memory"), -1;
     eng->is_started = true;
     if (probe != 0) {
@@ -339,6 +419,7 @@ void engine_shutdown(engine_t *eng, void (*done)(void *arg), void *arg) {
 void engine_free(engine_t *eng) {
     if (!eng) return;
     pool_free(eng->pool);
+    accounts_free(eng->accounts);
     cli_strv_free(eng->base_env);
     free(eng->state_dir);
     free(eng->sessions_dir);
@@ -361,4 +442,25 @@ void engine_foreach_session(engine_t *eng, void (*fn)(const engine_session_info_
 
 void engine_recycle_all(engine_t *eng) {
     if (eng->pool && !eng->is_shutting_down) pool_recycle_all(eng->pool);
+}
+
+void engine_foreach_account(engine_t *eng, bool include_implicit, void (*fn)(const engine_account_info_t *info, void *arg),
+                            void *arg) {
+    if (!eng->accounts || (!include_implicit && !accounts_are_configured(eng->accounts))) return;
+    int64_t now = accounts_now_ms();
+    for (size_t i = 0; i < accounts_count(eng->accounts); i++) {
+        account_t *a = accounts_get(eng->accounts, i);
+        engine_account_info_t info;
+        account_info(a, now, &info);
+        if (eng->pool) info.live_sessions = pool_account_sessions(eng->pool, a);
+        fn(&info, arg);
+    }
+}
+
+int engine_recycle_account(engine_t *eng, const char *name) {
+    account_t *a = eng->accounts ? accounts_find(eng->accounts, name) : NULL;
+    if (!a) return -1;
+    account_mark_available(a);
+    if (eng->pool && !eng->is_shutting_down) pool_recycle_account(eng->pool, a);
+    return 0;
 }

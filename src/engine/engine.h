@@ -50,6 +50,9 @@ typedef struct {
     const char *message;   /* upstream's own words where it gave them */
 } engine_error_t;
 
+/* The parts of one system prompt join with this (api/canonical.h builds system text by the same rule). */
+#define ENGINE_SYSTEM_PART_SEP "\n"
+
 typedef struct {
     const char *request_id;
     const char *client;      /* who asked (user agent or address), for the dashboard */
@@ -98,6 +101,22 @@ typedef struct {
     const char *client;
 } engine_session_info_t;
 
+/* One Claude account (config `accounts`), for /health, /auth/status, the dashboard and /metrics. Never a secret. */
+typedef struct {
+    const char *name;
+    const char *kind;           /* "config_dir" | "oauth_token" | "api_key" | "implicit" */
+    const char *config_dir;     /* config_dir accounts: where its credentials live; else NULL */
+    int priority;
+    bool is_limited;
+    int64_t limited_until_ms;   /* wall clock; 0 when not limited */
+    const char *limit_reason;   /* why it rests ("rate_limit", "overloaded", "authentication", ...) or NULL */
+    int live_sessions;
+    int64_t requests, failovers;
+    int64_t input_tokens, output_tokens;
+    double cost_usd;
+    int64_t limited_ms_total;   /* how long it has rested, ended rests and the current one so far */
+} engine_account_info_t;
+
 /* What the engine reports as it runs, for whoever counts (metrics, the dashboard). Every hook may be NULL;
  * they run on the loop, inside engine callbacks: count, do not call back into the engine. */
 typedef struct {
@@ -133,5 +152,11 @@ const cli_models_t *engine_cli_models(const engine_t *eng);
 void engine_foreach_session(engine_t *eng, void (*fn)(const engine_session_info_t *info, void *arg), void *arg);
 /* Credentials changed (logout/login): end idle and warm processes, let busy ones finish, then end them. */
 void engine_recycle_all(engine_t *eng);
+/* The accounts, in configuration order (without the setting: nothing, unless include_implicit). */
+void engine_foreach_account(engine_t *eng, bool include_implicit, void (*fn)(const engine_account_info_t *info, void *arg),
+                            void *arg);
+/* One account's credentials changed (its login or logout): recycle its processes, end its rest. Returns
+ * 0, or -1 when no account has that name. */
+int engine_recycle_account(engine_t *eng, const char *name);
 
 #endif

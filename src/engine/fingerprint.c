@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "util/buf.h"
+#include "engine/tool_choice.h" /* CLIENT_TOOL_PREFIX */
 
-#define CLIENT_TOOL_PREFIX "mcp__client__"
 
 struct fingerprint_ctx_s {
     EVP_MD_CTX *md;

@@ -11,6 +11,8 @@
 struct pool_s {
     session_env_t env;
     const config_t *cfg;
+    accounts_t *accounts;     /* the engine's */
+    char error_text[256];     /* an error's message, read by the caller before the pool runs again */
     session_t **sessions; /* every session not yet gone, closing ones included */
     size_t count, cap;
     pool_job_t *queue_head, *queue_tail;
@@ -242,13 +244,23 @@ static void release_answered_elsewhere(pool_t *p, const engine_request_t *r, con
     }
 }
 
-static session_t *find_reusable(pool_t *p, const engine_request_t *r) {
+/* Its account can take the job now: available, and not one that already failed it. */
+static bool is_account_usable(const pool_job_t *job, const account_t *a) {
+    size_t i = account_index(a);
+    return !(i < 32 && (job->tried_accounts >> i) & 1u) && account_is_available(a, accounts_now_ms());
+}
+
+static session_t *find_reusable(pool_t *p, const pool_job_t *job, const account_t *chosen) {
+    const engine_request_t *r = job->req;
     /* Tool results can only go to the session that waits on those calls; without one, the whole history,
      * results included, is seeded into a new process. */
     if (r->has_tool_results) return NULL;
     if (engine_request_has_history(r)) {
-        for (size_t i = 0; i < p->count; i++)
-            if (session_holds(p->sessions[i], &r->history)) return p->sessions[i];
+        /* The session holding the conversation, on whichever account, while that one can serve. */
+        for (size_t i = 0; i < p->count; i++) {
+            session_t *s = p->sessions[i];
+            if (session_holds(s, &r->history) && is_account_usable(job, session_account(s))) return s;
+        }
         return NULL;
     }
     /* A warm process takes the request's system prompt, tools and schema (initialize), model (set_model) and
@@ -257,7 +269,7 @@ static session_t *find_reusable(pool_t *p, const engine_request_t *r) {
     session_t *best = NULL;
     for (size_t i = 0; i < p->count; i++) {
         session_t *s = p->sessions[i];
-        if (!session_is_warm(s) || !session_fits_system(s, r->system)) continue;
+        if (!session_is_warm(s) || session_account(s) != chosen || !session_fits_system(s, r->system)) continue;
         if (!best || session_state(s) == SESSION_READY) best = s;
     }
     return best;
@@ -301,17 +313,38 @@ static session_t *find_victim(pool_t *p) {
 
 /* 1: running, 0: no room (queue it), -1: failed (*err). may_spawn false: only a session that
  * already fits may take it (others are waiting for room). */
+int pool_all_limited_error(pool_t *p, const pool_job_t *job, engine_error_t *err) {
+    int64_t now = accounts_now_ms(), next = accounts_next_available_ms(p->accounts, now);
+    int retry_s = next > now ? (int)((next - now + 999) / 1000) : POOL_RETRY_AFTER_S;
+    snprintf(p->error_text, sizeof p->error_text,
+             accounts_count(p->accounts) > 1 ? "every Claude account is rate-limited; retry in %d s"
+                                             : "the Claude account is rate-limited; retry in %d s",
+             retry_s);
+    log_warn("pool.accounts_limited", "request_id=%s retry_after_s=%d", job->req->request_id, retry_s);
+    *err = (engine_error_t){.kind = ENGINE_ERR_RATE_LIMIT, .retry_after_s = retry_s,
+                            .message = p->error_text};
+    return -1;
+}
+
+static void job_placed(pool_job_t *job, session_t *s) {
+    job->session = s;
+    job->account = session_account(s);
+    account_count_request(job->account);
+}
+
 static int pool_place(pool_t *p, pool_job_t *job, bool may_spawn, engine_error_t *err) {
     const engine_request_t *r = job->req;
     session_t *parked = r->has_tool_results ? find_parked(p, r) : NULL;
     if (parked && session_resume_turn(parked, r, &job->sink, job->sink_arg) == 0) {
-        job->session = parked;
+        job_placed(job, parked);
         release_answered_elsewhere(p, r, parked);
         return 1;
     }
     if (engine_request_has_history(r)) release_answered_elsewhere(p, r, NULL);
+    account_t *chosen = accounts_choose(p->accounts, job->conversation_key, job->tried_accounts, accounts_now_ms());
+    if (!chosen) return pool_all_limited_error(p, job, err);
     for (int attempt = 0; attempt < 3; attempt++) {
-        session_t *s = find_reusable(p, r);
+        session_t *s = find_reusable(p, job, chosen);
         if (!s && !may_spawn) return 0;
         if (!s) {
             if (occupied_count(p) >= p->cfg->max_sessions) {
@@ -322,7 +355,7 @@ static int pool_place(pool_t *p, pool_job_t *job, bool may_spawn, engine_error_t
             }
             bool has_history = engine_request_has_history(r);
             session_spawn_t sp = {.model = r->model, .system = r->system, .effort = r->effort, .tools = r->tools,
-                                  .client = r->client,
+                                  .client = r->client, .account = chosen,
                                   .seed_messages = has_history ? r->messages : NULL,
                                   .seed_count = has_history ? r->message_count - !r->has_tool_results : 0,
                                   .resumes_tool_turn = has_history && r->has_tool_results};
@@ -341,13 +374,33 @@ static int pool_place(pool_t *p, pool_job_t *job, bool may_spawn, engine_error_t
         bool was_warm = session_is_warm(s);
         if (!engine_request_has_history(r)) pool_note_arrival(p);
         if (session_run_turn(s, r, &job->sink, job->sink_arg) == 0) {
-            job->session = s;
+            job_placed(job, s);
             if (was_warm) pool_schedule(p); /* refill at once */
             return 1;
         }
     }
     *err = (engine_error_t){.kind = ENGINE_ERR_CLI_FAILED, .message = "cannot hand the request to a Claude Code process"};
     return -1;
+}
+
+/* Where the next warm process goes: of the accounts new conversations go to (available, best priority),
+ * the one with the fewest warm processes. */
+static account_t *warm_account(pool_t *p) {
+    int64_t now = accounts_now_ms();
+    account_t *best = NULL;
+    int best_warm = 0;
+    for (size_t i = 0; i < accounts_count(p->accounts); i++) {
+        account_t *a = accounts_get(p->accounts, i);
+        if (!account_is_available(a, now)) continue;
+        int warm = 0;
+        for (size_t k = 0; k < p->count; k++) warm += session_is_warm(p->sessions[k]) && session_account(p->sessions[k]) == a;
+        if (!best || account_priority(a) < account_priority(best) ||
+            (account_priority(a) == account_priority(best) && warm < best_warm)) {
+            best = a;
+            best_warm = warm;
+        }
+    }
+    return best;
 }
 
 static void pool_top_up(pool_t *p) {
@@ -366,6 +419,8 @@ static void pool_top_up(pool_t *p) {
      * One eviction at a time: the slot frees when the victim is reaped (on_reaped pumps). */
     int floor = p->cfg->warm_sessions < target ? p->cfg->warm_sessions : target;
     while (warm_count(p) < target) {
+        account_t *account = warm_account(p);
+        if (!account) return; /* every account rests */
         if (occupied_count(p) >= p->cfg->max_sessions) {
             session_t *victim = warm_count(p) < floor && !is_room_coming(p) ? find_idle_victim(p) : NULL;
             if (victim) pool_close_session(p, victim, "evicted for a warm process");
@@ -374,7 +429,7 @@ static void pool_top_up(pool_t *p) {
         engine_error_t err;
         /* Nothing request-specific but the default model: set_model gives another one, and on 2.1.197 it
          * leaves a local /model command in the conversation, which the default model's requests need not see. */
-        session_spawn_t sp = {.model = p->cfg->default_model, .client = "", .is_warm = true};
+        session_spawn_t sp = {.model = p->cfg->default_model, .client = "", .is_warm = true, .account = account};
         if (!pool_spawn(p, &sp, &err)) {
             p->warm_failures++;
             return;
@@ -439,9 +494,10 @@ void pool_requeue(pool_t *p, pool_job_t *job) {
     pool_schedule(p);
 }
 
-pool_t *pool_new(const session_env_t *env) {
+pool_t *pool_new(const session_env_t *env, accounts_t *accounts) {
     pool_t *p = calloc(1, sizeof *p);
     if (!p) return NULL;
+    p->accounts = accounts;
     p->env = *env;
     p->env.on_reaped = on_reaped;
     p->env.reaped_arg = p;
@@ -543,6 +599,32 @@ void pool_recycle_all(pool_t *p) {
         else if (st != SESSION_CLOSING) session_mark_doomed(s);
     }
     pool_schedule(p);
+}
+
+void pool_recycle_account(pool_t *p, const account_t *a) {
+    for (size_t i = 0; i < p->count; i++) {
+        session_t *s = p->sessions[i];
+        if (session_account(s) != a) continue;
+        session_state_t st = session_state(s);
+        if (st == SESSION_IDLE || session_is_warm(s)) pool_close_session(p, s, "recycled");
+        else if (st != SESSION_CLOSING) session_mark_doomed(s);
+    }
+    pool_schedule(p);
+}
+
+void pool_account_limited(pool_t *p, const account_t *a) {
+    for (size_t i = 0; i < p->count; i++) {
+        session_t *s = p->sessions[i];
+        if (session_account(s) == a && session_is_warm(s)) pool_close_session(p, s, "its account is limited");
+    }
+    pool_schedule(p);
+}
+
+int pool_account_sessions(const pool_t *p, const account_t *a) {
+    int n = 0;
+    for (size_t i = 0; i < p->count; i++)
+        n += session_account(p->sessions[i]) == a && session_state(p->sessions[i]) != SESSION_CLOSING;
+    return n;
 }
 
 void pool_get_stats(const pool_t *p, engine_stats_t *out) {

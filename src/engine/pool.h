@@ -15,12 +15,17 @@
  * - Warm processes are kept ready while there is room and nobody waits: as many as new conversations
  *   arrive per refill time (at least warmSessions; room beside busy and parked sessions at most), refilled
  *   as soon as one is taken; a warm process that dies unused delays the next one (1 s, doubling to 60 s).
+ * - Accounts (accounts.h): a new conversation runs on the account accounts_choose gives it; a live session
+ *   is reused only while its account is available; warm processes are spread over the accounts new
+ *   conversations go to, and those of an account that becomes limited are ended. When no account is
+ *   available the request gets 429 with the earliest reset as retry-after.
  */
 #ifndef CWP_ENGINE_POOL_H
 #define CWP_ENGINE_POOL_H
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "engine/accounts.h"
 #include "engine/request.h"
 #include "engine/session.h"
 
@@ -39,6 +44,9 @@ struct pool_job_s {
     const engine_request_t *req;
     session_sink_t sink;
     void *sink_arg;
+    uint64_t conversation_key; /* accounts_conversation_key of the request */
+    uint32_t tried_accounts;   /* bit i: account i failed this job before anything reached the client */
+    account_t *account;        /* where it runs (set when placed) */
     /* the pool's */
     pool_job_t *prev, *next;
     uint64_t deadline_ms;
@@ -46,7 +54,7 @@ struct pool_job_s {
     session_t *session;
 };
 
-pool_t *pool_new(const session_env_t *env);
+pool_t *pool_new(const session_env_t *env, accounts_t *accounts);
 void pool_free(pool_t *p);
 /* Start the warm processes. */
 void pool_start(pool_t *p);
@@ -61,6 +69,15 @@ void pool_cancel(pool_t *p, pool_job_t *job);
 /* Fail queued jobs, end every session; done runs once every child is reaped. */
 void pool_shutdown(pool_t *p, void (*done)(void *arg), void *arg);
 void pool_recycle_all(pool_t *p);
+/* Credentials of one account changed: as pool_recycle_all, for its sessions. */
+void pool_recycle_account(pool_t *p, const account_t *a);
+/* An account was marked limited: its warm processes end (new conversations go elsewhere). */
+void pool_account_limited(pool_t *p, const account_t *a);
+/* No account can take the job: fills *err with a 429 whose retry-after is when the first rest ends
+ * (the message lives in the pool until it runs again). Returns -1. */
+int pool_all_limited_error(pool_t *p, const pool_job_t *job, engine_error_t *err);
+/* Live (not closing) sessions of an account. */
+int pool_account_sessions(const pool_t *p, const account_t *a);
 void pool_get_stats(const pool_t *p, engine_stats_t *out);
 void pool_foreach(const pool_t *p, void (*fn)(const engine_session_info_t *info, void *arg), void *arg);
 

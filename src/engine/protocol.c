@@ -112,12 +112,8 @@ static char *finish(yyjson_mut_doc *doc, yyjson_mut_val *root, size_t *len) {
         return NULL;
     }
     yyjson_mut_doc_set_root(doc, root);
-    char *s = yyjson_mut_write(doc, 0, len);
-    if (!s) {
-        /* Text we cut to a fixed size (a tool name in a refusal) may end mid-character: write it scrubbed. */
-        s = yyjson_mut_write(doc, YYJSON_WRITE_ALLOW_INVALID_UNICODE, len);
-        if (s) utf8_scrub(s, *len);
-    }
+    /* Text we cut to a fixed size (a tool name in a refusal) may end mid-character: written scrubbed. */
+    char *s = utf8_json_write(doc, len);
     yyjson_mut_doc_free(doc);
     return s;
 }

@@ -18,7 +18,8 @@ static int bad(char *err, size_t err_len, const char *fmt, ...) {
 
 static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
 
-/* system: a string, or text blocks joined by a blank line (as the CLI joins an array prompt). */
+/* system: one string (what the API layer sends, api/canonical.h), or text blocks from a direct engine user,
+ * joined as the parts of one prompt by the same rule. */
 static int system_text(yyjson_val *system, char **out, char *err, size_t err_len) {
     if (!system || yyjson_is_null(system)) return (*out = strdup("")) ? 0 : -1;
     if (yyjson_is_str(system)) return (*out = strdup(yyjson_get_str(system))) ? 0 : -1;
@@ -34,7 +35,7 @@ static int system_text(yyjson_val *system, char **out, char *err, size_t err_len
             buf_free(&b);
             return bad(err, err_len, "system.%zu: must be a text block", i);
         }
-        if (b.len) buf_append_str(&b, "\n\n");
+        if (b.len) buf_append_str(&b, ENGINE_SYSTEM_PART_SEP);
         buf_append(&b, yyjson_get_str(text), yyjson_get_len(text));
     }
     *out = strdup(buf_cstr(&b));

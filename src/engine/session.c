@@ -28,6 +28,19 @@ const char *session_state_name(session_state_t state) {
     return names[state];
 }
 
+bool session_enter(session_t *s, session_phase_t next, const char *why) {
+    if (s->phase == next) return true;
+    if (!session_phase_allows(s->phase, next)) {
+        log_error("session.phase_refused", "session=%s from=%s to=%s why=\"%s\"", s->id, session_phase_name(s->phase),
+                  session_phase_name(next), why);
+        return false;
+    }
+    log_debug("session.phase", "session=%s from=%s to=%s why=\"%s\"", s->id, session_phase_name(s->phase),
+              session_phase_name(next), why);
+    s->phase = next;
+    return true;
+}
+
 static char *join_path(const char *a, const char *b) {
     size_t n = strlen(a) + strlen(b) + 2;
     char *p = malloc(n);
@@ -92,15 +105,15 @@ static void sink_error(session_t *s, const engine_error_t *err) {
 static int send_interrupt(session_t *s);
 
 void session_close(session_t *s, const char *reason) {
-    if (s->state == SESSION_CLOSING) return;
+    if (s->phase == SESSION_PHASE_CLOSING) return;
     log_info("session.close", "session=%s pid=%d reason=\"%s\" turns=%d", s->id,
              s->process ? process_pid(s->process) : 0, reason, s->turns);
     engine_error_t err = {.kind = ENGINE_ERR_UNAVAILABLE, .message = reason};
     sink_error(s, &err);
     /* A CLI parked on client tool calls answers them with an error on its way out and asks the model
      * again: stop its turn first. */
-    if (s->state == SESSION_WAITING && s->is_initialized) send_interrupt(s);
-    s->state = SESSION_CLOSING;
+    if (s->phase == SESSION_PHASE_WAITING_TOOLS) send_interrupt(s);
+    session_enter(s, SESSION_PHASE_CLOSING, reason);
     uv_timer_stop(&s->timer);
     if (s->transport) transport_close(s->transport);
     s->transport = NULL;
@@ -111,9 +124,9 @@ void session_close(session_t *s, const char *reason) {
 
 /* A fault: the turn (if any) gets err, the session ends. */
 void session_fail(session_t *s, engine_error_kind_t kind, const char *message) {
-    if (s->state == SESSION_CLOSING) return;
+    if (s->phase == SESSION_PHASE_CLOSING) return;
     if (kind == ENGINE_ERR_CLI_FAILED && s->env.observer.on_crash) s->env.observer.on_crash(s->env.observer.arg);
-    log_warn("session.fail", "session=%s state=%s kind=%s reason=\"%s\"", s->id, session_state_name(s->state),
+    log_warn("session.fail", "session=%s state=%s kind=%s reason=\"%s\"", s->id, session_phase_name(s->phase),
              engine_error_kind_name(kind), message);
     engine_error_t err = {.kind = kind, .message = message};
     sink_error(s, &err);
@@ -121,7 +134,7 @@ void session_fail(session_t *s, engine_error_kind_t kind, const char *message) {
 }
 
 void session_ws_failed(session_t *s, engine_error_kind_t kind, const char *message) {
-    if (s->state == SESSION_CLOSING) return;
+    if (s->phase == SESSION_PHASE_CLOSING) return;
     if (s->env.on_ws_unreachable) s->env.on_ws_unreachable(s->env.ws_arg, s, message);
     if (s->has_sink && s->sink.on_bounced) {
         /* The CLI never saw the turn and the client saw nothing: another process can take it. */
@@ -192,11 +205,15 @@ static int send_interrupt(session_t *s) {
 /* The client will not see the rest: stop the CLI's turn and recycle the process once it reports back. */
 void session_drain(session_t *s) {
     s->has_sink = false;
-    if (s->state == SESSION_CLOSING || s->is_draining) return;
-    s->is_draining = true;
+    if (s->phase == SESSION_PHASE_CLOSING || s->phase == SESSION_PHASE_DRAINING) return;
+    bool is_initialized = s->phase != SESSION_PHASE_INITIALIZING; /* an uninitialized CLI cannot be interrupted */
+    if (!session_enter(s, SESSION_PHASE_DRAINING, "client gone")) {
+        session_close(s, "turn abandoned");
+        return;
+    }
     session_set_paused(s, false); /* the result line must be read */
     if (s->env.observer.on_interrupt) s->env.observer.on_interrupt(s->env.observer.arg);
-    if (!s->is_initialized || send_interrupt(s) != 0) {
+    if (!is_initialized || send_interrupt(s) != 0) {
         session_close(s, "turn abandoned");
         return;
     }
@@ -205,7 +222,7 @@ void session_drain(session_t *s) {
 
 void session_detach_turn(session_t *s) {
     if (!s->has_sink) return;
-    log_info("session.turn_cancel", "session=%s state=%s", s->id, session_state_name(s->state));
+    log_info("session.turn_cancel", "session=%s state=%s", s->id, session_phase_name(s->phase));
     session_drain(s);
 }
 
@@ -216,7 +233,7 @@ void session_set_paused(session_t *s, bool paused) {
     s->is_paused = paused;
     transport_set_paused(s->transport, paused);
     /* A slow client is not a silent CLI: the stall clock stops while we are the ones not reading. */
-    if (s->state != SESSION_BUSY || s->is_draining || !s->is_initialized) return;
+    if (s->phase != SESSION_PHASE_RUNNING) return;
     if (paused) session_set_timer(s, TIMER_NONE, 0);
     else session_set_timer(s, TIMER_STALL, (uint64_t)s->env.cfg->stall_timeout_ms);
 }
@@ -252,7 +269,8 @@ void session_attach(session_t *s, const engine_request_t *req, const session_sin
     s->sink_arg = sink_arg;
     s->has_sink = true;
     session_set_paused(s, false);
-    s->state = SESSION_BUSY;
+    bool is_first = s->phase == SESSION_PHASE_SPAWNING || s->phase == SESSION_PHASE_READY;
+    session_enter(s, is_first ? SESSION_PHASE_INITIALIZING : SESSION_PHASE_RUNNING, "turn");
     s->turns++;
     session_mark_used(s);
     free(s->client);
@@ -260,7 +278,8 @@ void session_attach(session_t *s, const engine_request_t *req, const session_sin
 }
 
 int session_run_turn(session_t *s, const engine_request_t *req, const session_sink_t *sink, void *sink_arg) {
-    if (s->state != SESSION_READY && s->state != SESSION_STARTING && s->state != SESSION_IDLE) return -EBUSY;
+    if (s->phase != SESSION_PHASE_READY && s->phase != SESSION_PHASE_SPAWNING && s->phase != SESSION_PHASE_IDLE)
+        return -EBUSY;
     if (session_begin_response(s, req) != 0) goto fail;
     tools_reset_awaited(s->tools);
     s->is_split_turn = false;
@@ -298,8 +317,8 @@ int session_run_turn(session_t *s, const engine_request_t *req, const session_si
         if (session_send(s, user, len) != 0) goto fail;
     }
     session_attach(s, req, sink, sink_arg);
-    log_info("session.turn", "session=%s request_id=%s model=%s messages=%zu reused=%d", s->id, req->request_id,
-             s->model, req->message_count, s->turns > 1);
+    log_info("session.turn", "session=%s request_id=%s account=%s model=%s messages=%zu reused=%d", s->id,
+             req->request_id, account_name(s->account), s->model, req->message_count, s->turns > 1);
     return 0;
 fail:
     log_warn("session.send_failed", "session=%s", s->id);
@@ -328,11 +347,12 @@ void session_on_result(session_t *s, yyjson_val *root) {
     s->output_tokens += out;
     s->cost_usd += cost;
     if (s->env.observer.on_tokens) s->env.observer.on_tokens(s->env.observer.arg, in, out, cost);
-    if (s->is_draining) {
+    account_count_usage(s->account, in, out, cost);
+    if (s->phase == SESSION_PHASE_DRAINING) {
         session_close(s, "turn interrupted");
         return;
     }
-    if (s->state == SESSION_WAITING) {
+    if (s->phase == SESSION_PHASE_WAITING_TOOLS) {
         session_close(s, "the turn ended without the client's tool results");
         return;
     }
@@ -350,8 +370,8 @@ void session_on_result(session_t *s, yyjson_val *root) {
         /* The CLI waited as the upstream's retry-after said: the client is told the same, not a guess. */
         if (status == 429 && s->retry_delay_ms > 0 && s->retry_delay_ms < 86400000)
             err.retry_after_s = (int)((s->retry_delay_ms + 999) / 1000);
-        log_info("session.upstream_error", "session=%s status=%d kind=%s", s->id, status,
-                 s->error_kind ? s->error_kind : "-");
+        log_info("session.upstream_error", "session=%s account=%s status=%d kind=%s", s->id, account_name(s->account),
+                 status, s->error_kind ? s->error_kind : "-");
         sink_error(s, &err);
         /* The CLI now holds a failed exchange the client will not send back: recycle. */
         session_close(s, "turn failed");
@@ -359,9 +379,7 @@ void session_on_result(session_t *s, yyjson_val *root) {
     }
     turn_stream_status_t ts;
     /* A turn split at client tool calls: the result's usage covers every response; this one's is its own. */
-    yyjson_doc *own = s->is_split_turn ? yyjson_read("{}", 2, 0) : NULL;
-    yyjson_doc *msg = turn_stream_finish(s->stream, own ? yyjson_doc_get_root(own) : usage, &ts);
-    yyjson_doc_free(own);
+    yyjson_doc *msg = session_finish_response(s, s->is_split_turn ? NULL : usage, s->is_split_turn, &ts);
     if (!msg) {
         session_fail(s, ENGINE_ERR_CLI_FAILED, ts == TURN_STREAM_GONE ? "client gone"
                      : "cannot assemble the answer: it is larger than the 64 MiB the proxy keeps of one answer "
@@ -371,16 +389,10 @@ void session_on_result(session_t *s, yyjson_val *root) {
     yyjson_val *m = yyjson_doc_get_root(msg);
     fingerprint_add_message(s->conversation, "assistant", yyjson_obj_get(m, "content"));
     s->has_held = fingerprint_peek(s->conversation, &s->held) == 0;
-    session_sink_t sink = s->sink;
-    void *arg = s->sink_arg;
-    bool was_attached = s->has_sink && ts != TURN_STREAM_GONE;
-    s->has_sink = false;
-    s->state = SESSION_IDLE;
     session_mark_used(s);
     session_set_timer(s, TIMER_IDLE, (uint64_t)s->env.cfg->session_timeout_ms);
-    if (was_attached) sink.on_done(arg, m);
-    yyjson_doc_free(msg);
-    if (s->state != SESSION_IDLE) return; /* closed from inside on_done */
+    bool was_attached;
+    if (!session_deliver(s, msg, ts, SESSION_PHASE_IDLE, &was_attached)) return; /* closed from inside on_done */
     session_release_big_answer(s);
     if (s->is_doomed) session_close(s, "recycled");
     else if (s->owner.on_available) s->owner.on_available(s->owner.owner, s);
@@ -389,19 +401,39 @@ void session_on_result(session_t *s, yyjson_val *root) {
 /* A stop sequence or max_tokens ended the client's message early. */
 void session_on_cut(session_t *s) {
     turn_stream_status_t ts;
-    yyjson_doc *msg = turn_stream_finish(s->stream, NULL, &ts);
+    yyjson_doc *msg = session_finish_response(s, NULL, false, &ts);
+    bool was_attached;
+    session_deliver(s, msg, ts, s->phase, &was_attached);
+    session_drain(s);
+}
+
+/* ---- the hand-off ---- */
+
+yyjson_doc *session_finish_response(session_t *s, yyjson_val *usage, bool is_own_usage, turn_stream_status_t *ts) {
+    yyjson_doc *own = is_own_usage ? yyjson_read("{}", 2, 0) : NULL; /* counts of this response alone */
+    if (is_own_usage && !own) {
+        *ts = TURN_STREAM_FAILED;
+        return NULL;
+    }
+    yyjson_doc *msg = turn_stream_finish(s->stream, own ? yyjson_doc_get_root(own) : usage, ts);
+    yyjson_doc_free(own);
+    return msg;
+}
+
+bool session_deliver(session_t *s, yyjson_doc *msg, turn_stream_status_t ts, session_phase_t next, bool *was_attached) {
     session_sink_t sink = s->sink;
     void *arg = s->sink_arg;
-    bool is_attached = s->has_sink && ts != TURN_STREAM_GONE;
+    *was_attached = s->has_sink && ts != TURN_STREAM_GONE;
     s->has_sink = false;
-    if (is_attached && msg) {
+    session_enter(s, next, "response delivered");
+    if (*was_attached && msg) {
         sink.on_done(arg, yyjson_doc_get_root(msg));
-    } else if (is_attached) {
+    } else if (*was_attached) {
         engine_error_t err = {.kind = ENGINE_ERR_CLI_FAILED, .message = "cannot assemble the answer"};
         sink.on_error(arg, &err);
     }
     yyjson_doc_free(msg);
-    session_drain(s);
+    return s->phase == next;
 }
 
 /* ---- spawning ---- */
@@ -411,14 +443,16 @@ static int session_make_dirs(session_t *s, const session_env_t *env) {
     s->home = s->dir ? join_path(s->dir, "home") : NULL;
     bool is_agent = env->cfg->mode == MODE_AGENT && env->cfg->work_dir && *env->cfg->work_dir;
     s->cwd = is_agent ? strdup(env->cfg->work_dir) : s->dir ? join_path(s->dir, "cwd") : NULL;
-    /* Without an operator config dir, each child keeps its own (and finds no credentials but the env's). */
-    s->config_dir = env->config_dir ? strdup(env->config_dir) : s->home ? join_path(s->home, ".claude") : NULL;
+    /* The account's config dir (the implicit one's: the operator's); without one each child keeps its own
+     * (and finds no credentials but its environment's). */
+    const char *shared = account_config_dir(s->account);
+    s->config_dir = shared ? strdup(shared) : s->home ? join_path(s->home, ".claude") : NULL;
     if (!s->dir || !s->home || !s->cwd || !s->config_dir) return -ENOMEM;
     int rc = make_dir(env->sessions_dir);
     if (!rc) rc = make_dir(s->dir);
     if (!rc) rc = make_dir(s->home);
     if (!rc && !is_agent) rc = make_dir(s->cwd);
-    if (!rc && !env->config_dir) rc = make_dir(s->config_dir);
+    if (!rc && !shared) rc = make_dir(s->config_dir);
     return rc;
 }
 
@@ -447,9 +481,10 @@ session_t *session_spawn(const session_env_t *env, const session_spawn_t *sp, co
     if (!s) goto oom;
     s->env = *env;
     s->owner = *owner;
-    s->state = SESSION_STARTING;
+    s->phase = SESSION_PHASE_SPAWNING; /* the first phase: no change to log */
     s->is_warm = sp->is_warm;
     s->resumes_tool_turn = sp->resumes_tool_turn;
+    s->account = sp->account;
     s->created_ms = s->last_used_ms = s->spawn_ms = uv_now(env->loop);
     s->last_used_ns = uv_hrtime();
     unsigned char rnd[8];
@@ -478,8 +513,9 @@ session_t *session_spawn(const session_env_t *env, const session_spawn_t *sp, co
         snprintf(msg, sizeof msg, "cannot start the Claude Code CLI (%s): %s", env->cfg->claude_path, uv_strerror(rc));
         goto fail_msg;
     }
-    log_info("session.spawn", "session=%s pid=%d model=%s warm=%d seeded=%zu transport=%s", s->id,
-             process_pid(s->process), *s->model ? s->model : "-", sp->is_warm, sp->seed_count, env->transport.name);
+    log_info("session.spawn", "session=%s pid=%d account=%s model=%s warm=%d seeded=%zu transport=%s", s->id,
+             process_pid(s->process), account_name(s->account), *s->model ? s->model : "-", sp->is_warm,
+             sp->seed_count, env->transport.name);
     return s;
 oom_free:
     free(s);
@@ -492,7 +528,7 @@ fail_msg:
     log_error("session.spawn_failed", "session=%s error=\"%s\"", s->id, msg);
     *err = (engine_error_t){.kind = ENGINE_ERR_UNAVAILABLE, .message = msg};
     s->owner = (session_owner_t){0}; /* never announced: the owner hears nothing */
-    s->state = SESSION_CLOSING;
+    s->phase = SESSION_PHASE_CLOSING; /* never started: nothing to end */
     if (s->transport) transport_close(s->transport);
     s->transport = NULL;
     session_finish_after_exit(s);
@@ -501,10 +537,11 @@ fail_msg:
 
 /* ---- accessors ---- */
 
-session_state_t session_state(const session_t *s) { return s->state; }
+session_state_t session_state(const session_t *s) { return session_phase_state(s->phase); }
 const char *session_id(const session_t *s) { return s->id; }
 const char *session_model(const session_t *s) { return s->model; }
-bool session_is_warm(const session_t *s) { return s->is_warm && !s->is_init_sent && s->state != SESSION_CLOSING; }
+account_t *session_account(const session_t *s) { return s->account; }
+bool session_is_warm(const session_t *s) { return s->is_warm && !s->is_init_sent && s->phase != SESSION_PHASE_CLOSING; }
 bool session_was_warm(const session_t *s) { return s->is_warm && !s->is_init_sent; }
 bool session_has_tools(const session_t *s) { return tools_count(s->tools) > 0; }
 uint64_t session_last_used(const session_t *s) { return s->last_used_ns; }
@@ -514,14 +551,14 @@ bool session_fits_system(const session_t *s, const char *system) {
 }
 
 bool session_holds(const session_t *s, const fingerprint_t *fp) {
-    return s->state == SESSION_IDLE && s->has_held && !s->is_doomed && fingerprint_equal(&s->held, fp);
+    return s->phase == SESSION_PHASE_IDLE && s->has_held && !s->is_doomed && fingerprint_equal(&s->held, fp);
 }
 
 void session_info(const session_t *s, engine_session_info_t *out) {
     *out = (engine_session_info_t){
         .id = s->id,
         .model = s->model,
-        .state = session_state_name(s->state),
+        .state = session_state_name(session_state(s)),
         .age_ms = (double)(uv_now(s->env.loop) - s->created_ms),
         .turns = s->turns,
         .input_tokens = s->input_tokens,

@@ -22,6 +22,7 @@
 #include <yyjson.h>
 
 #include "config.h"
+#include "engine/accounts.h"
 #include "engine/cli.h"
 #include "engine/engine.h"
 #include "engine/fingerprint.h"
@@ -101,6 +102,7 @@ typedef struct {
     yyjson_val *seed_messages; /* history to load as a transcript, or NULL */
     size_t seed_count;         /* messages[0, seed_count) */
     const char *client;
+    account_t *account;        /* whose credentials the CLI runs with (outlives the session) */
     bool is_warm;
     /* The seeded history ends with the client's tool results (a follow-up whose parked session is gone):
      * the CLI resumes that interrupted turn by itself, so no user line is sent. */
@@ -138,6 +140,7 @@ session_state_t session_state(const session_t *s);
 const char *session_state_name(session_state_t state);
 const char *session_id(const session_t *s);
 const char *session_model(const session_t *s);
+account_t *session_account(const session_t *s);
 bool session_is_warm(const session_t *s);
 /* Spawned warm and never given a turn, whatever its state now (closing included). */
 bool session_was_warm(const session_t *s);

@@ -4,6 +4,7 @@
 #include "engine/fingerprint.h"
 #include "engine/process.h"
 #include "engine/session.h"
+#include "engine/session_phase.h"
 #include "engine/tools.h"
 #include "engine/turn.h"
 #include "transport/transport.h"
@@ -21,12 +22,13 @@ typedef enum {
 struct session_s {
     session_env_t env;
     session_owner_t owner;
-    session_state_t state;
+    session_phase_t phase; /* change it only through session_enter */
     char id[17];
     char *model, *effort, *client;
     int64_t thinking_tokens; /* what the CLI was last told (set_max_thinking_tokens), as engine_request_t's */
     char *dir, *home, *cwd; /* dir = <sessions_dir>/<id>; cwd is the work dir in agent mode */
     char *config_dir;       /* the child's CLAUDE_CONFIG_DIR */
+    account_t *account;     /* whose credentials it runs with */
     char *transcript_path;  /* the seeded history, removed at the end */
     char *spawn_system;     /* the system prompt given at spawn (CLIs that ignore initialize's), or NULL */
     transport_t *transport;
@@ -38,7 +40,7 @@ struct session_s {
     unsigned control_seq;
     bool is_connected; /* the transport opened (a WebSocket CLI connected) */
     bool is_dialed;    /* the CLI dials in to its transport (transport_launch_t.is_dialed) */
-    bool is_init_sent, is_initialized, is_warm, is_draining, is_doomed, is_finished, saw_first_line, is_paused;
+    bool is_init_sent, is_warm, is_doomed, is_finished, saw_first_line, is_paused;
     /* the turn */
     session_sink_t sink;
     void *sink_arg;
@@ -61,6 +63,18 @@ struct session_s {
     unsigned garbage_lines;
     int exit_status, term_signal;
 };
+
+/* The one way a session changes phase: logged; a change the phase table does not have is refused (logged
+ * as an error, false returned, the phase kept). */
+bool session_enter(session_t *s, session_phase_t next, const char *why);
+/* The turn's response is over: finish its stream. usage: the CLI's result usage, or NULL with is_own_usage
+ * (a turn split at client tool calls: this response's own counts), or NULL alone (cut: the estimate).
+ * NULL when the message cannot be assembled (*ts says why). */
+yyjson_doc *session_finish_response(session_t *s, yyjson_val *usage, bool is_own_usage, turn_stream_status_t *ts);
+/* The one hand-off of a finished response to its client: detach the sink, enter next, then give the
+ * client msg (on_done), or an error when msg is NULL, if it is still there. Takes msg. *was_attached:
+ * the client got it. Returns whether the session is still in next afterwards (on_done may close it). */
+bool session_deliver(session_t *s, yyjson_doc *msg, turn_stream_status_t ts, session_phase_t next, bool *was_attached);
 
 void session_set_timer(session_t *s, session_timer_t kind, uint64_t ms);
 /* The connect deadline of a WebSocket CLI: SESSION_WS_CONNECT_TIMEOUT_MS, at most startTimeoutMs. */

@@ -10,10 +10,8 @@
 #include "engine/protocol.h"
 #include "engine/session_internal.h"
 #include "util/log.h"
+#include "engine/tool_choice.h" /* CLIENT_TOOL_PREFIX */
 
-#define CLIENT_TOOL_PREFIX "mcp__client__"
-
-static bool is_in_turn(const session_t *s) { return s->state == SESSION_BUSY || s->state == SESSION_WAITING; }
 
 /* ---- requests the CLI makes of us ---- */
 
@@ -104,18 +102,18 @@ static void on_control_response(session_t *s, const proto_line_t *l) {
                              l->request_id, error ? error : "");
         return;
     }
-    if (s->is_initialized) return;
+    if (s->phase != SESSION_PHASE_INITIALIZING) return; /* answered already, or the turn is over */
     if (!is_ok) {
         char msg[256];
         snprintf(msg, sizeof msg, "the Claude Code CLI refused initialize: %.200s", error);
         session_fail(s, ENGINE_ERR_CLI_FAILED, msg);
         return;
     }
-    s->is_initialized = true;
     if (s->env.on_cli_models) s->env.on_cli_models(s->env.models_arg, proto_initialize_models(l->root));
     log_debug("session.initialized", "session=%s ms=%llu", s->id,
               (unsigned long long)(uv_now(s->env.loop) - s->spawn_ms));
-    if (is_in_turn(s) && !s->is_draining) session_set_timer(s, TIMER_STALL, (uint64_t)s->env.cfg->stall_timeout_ms);
+    if (session_enter(s, SESSION_PHASE_RUNNING, "initialized"))
+        session_set_timer(s, TIMER_STALL, (uint64_t)s->env.cfg->stall_timeout_ms);
 }
 
 /* ---- what the CLI says about the turn ---- */
@@ -132,7 +130,7 @@ static void on_turn_status(session_t *s, turn_stream_status_t status) {
 }
 
 static void on_stream_event(session_t *s, yyjson_val *root) {
-    if (!s->has_sink || !s->stream || s->is_draining) return;
+    if (!s->has_sink || !s->stream || s->phase == SESSION_PHASE_DRAINING) return;
     on_turn_status(s, turn_stream_feed(s->stream, yyjson_obj_get(root, "event")));
 }
 
@@ -145,7 +143,7 @@ static void on_assistant(session_t *s, yyjson_val *root) {
     const char *model = yyjson_get_str(yyjson_obj_get(msg, "model"));
     if (!error && !(model && !strcmp(model, "<synthetic>"))) {
         yyjson_val *parent = yyjson_obj_get(root, "parent_tool_use_id");
-        if (!s->has_sink || !s->stream || s->is_draining || (parent && !yyjson_is_null(parent))) return;
+        if (!s->has_sink || !s->stream || s->phase == SESSION_PHASE_DRAINING || (parent && !yyjson_is_null(parent))) return;
         on_turn_status(s, turn_stream_feed_message(s->stream, msg));
         return;
     }
@@ -172,7 +170,7 @@ static void on_system(session_t *s, const proto_line_t *l) {
 /* The CLI reports rate-limit headers once the upstream response is complete, i.e. after the stream
  * events: pass them on whenever they come within the turn (a non-streamed answer can still carry them). */
 static void on_rate_limit(session_t *s, yyjson_val *root) {
-    if (!s->has_sink || !s->stream || s->is_draining) return;
+    if (!s->has_sink || !s->stream || s->phase == SESSION_PHASE_DRAINING) return;
     if (!s->sink.on_rate_limit) return;
     yyjson_val *info = yyjson_obj_get(root, "rate_limit_info");
     if (!s->sink.on_rate_limit(s->sink_arg, info ? info : root)) session_drain(s);
@@ -198,14 +196,13 @@ static void log_garbage(session_t *s, const char *line, size_t len) {
 static void session_on_bytes(void *arg, size_t len) {
     session_t *s = arg;
     (void)len;
-    if (s->state == SESSION_BUSY && s->is_initialized && !s->is_draining && !s->is_paused &&
-        s->timer_kind == TIMER_STALL)
+    if (s->phase == SESSION_PHASE_RUNNING && !s->is_paused && s->timer_kind == TIMER_STALL)
         session_set_timer(s, TIMER_STALL, (uint64_t)s->env.cfg->stall_timeout_ms);
 }
 
 static void session_on_line(void *arg, const char *line, size_t len) {
     session_t *s = arg;
-    if (s->state == SESSION_CLOSING) return;
+    if (s->phase == SESSION_PHASE_CLOSING) return;
     if (!s->saw_first_line) {
         s->saw_first_line = true;
         if (s->env.observer.on_spawn)
@@ -220,7 +217,7 @@ static void session_on_line(void *arg, const char *line, size_t len) {
         return;
     }
     /* Silence is what times out, not length: every line during a turn restarts the clock. */
-    if (s->state == SESSION_BUSY && s->is_initialized && !s->is_draining && !s->is_paused)
+    if (s->phase == SESSION_PHASE_RUNNING && !s->is_paused)
         session_set_timer(s, TIMER_STALL, (uint64_t)s->env.cfg->stall_timeout_ms);
     switch (l.kind) {
     case PROTO_STREAM_EVENT: on_stream_event(s, l.root); break;
@@ -230,7 +227,7 @@ static void session_on_line(void *arg, const char *line, size_t len) {
     case PROTO_CONTROL_RESPONSE: on_control_response(s, &l); break;
     case PROTO_CONTROL_CANCEL:
         /* A parked turn that goes on without the client's result no longer matches what the client holds. */
-        if (l.request_id && tools_cancel(s->tools, l.request_id) && s->state == SESSION_WAITING)
+        if (l.request_id && tools_cancel(s->tools, l.request_id) && s->phase == SESSION_PHASE_WAITING_TOOLS)
             session_close(s, "the CLI withdrew a client tool call");
         break;
     case PROTO_SYSTEM: on_system(s, &l); break;
@@ -242,21 +239,21 @@ static void session_on_line(void *arg, const char *line, size_t len) {
 
 static void session_on_open(void *arg) {
     session_t *s = arg;
-    if (s->state == SESSION_CLOSING) return;
+    if (s->phase == SESSION_PHASE_CLOSING) return;
     s->is_connected = true;
     if (s->timer_kind == TIMER_START) {
         /* The connect deadline is met; a turn given meanwhile now waits for initialize's answer. */
         if (s->is_init_sent) session_set_timer(s, TIMER_START, (uint64_t)s->env.cfg->start_timeout_ms);
         else session_set_timer(s, TIMER_NONE, 0);
     }
-    if (s->state != SESSION_STARTING) return;
-    s->state = SESSION_READY;
+    if (s->phase != SESSION_PHASE_SPAWNING) return;
+    session_enter(s, SESSION_PHASE_READY, "channel open");
     if (s->owner.on_available) s->owner.on_available(s->owner.owner, s);
 }
 
 static void session_on_closed(void *arg, int reason) {
     session_t *s = arg;
-    if (s->state == SESSION_CLOSING) return;
+    if (s->phase == SESSION_PHASE_CLOSING) return;
     const char *why = reason == -EMSGSIZE ? "the Claude Code CLI wrote a line over the size limit"
                     : process_is_running(s->process) ? "the Claude Code CLI closed its output"
                                                      : "the Claude Code CLI exited";
@@ -324,13 +321,15 @@ int session_start_process(session_t *s, const char *resume_id) {
     int prc = session_prompt_file(s, &launch, prompt_path, sizeof prompt_path);
     if (prc) return prc;
     char **argv = cli_build_argv(s->env.cfg->claude_path, &launch);
-    char *const *resume_base = s->resumes_tool_turn ? resume_env(s->env.base_env) : NULL;
+    char **account_base = account_child_env(s->account, s->env.base_env);
+    char *const *resume_base = s->resumes_tool_turn && account_base ? resume_env(account_base) : NULL;
     char **settings = cli_version_settings(s->env.cli);
-    char **envv = (settings && (!s->resumes_tool_turn || resume_base))
-                      ? cli_build_env(resume_base ? resume_base : s->env.base_env, s->home, s->config_dir,
+    char **envv = (account_base && settings && (!s->resumes_tool_turn || resume_base))
+                      ? cli_build_env(resume_base ? resume_base : account_base, s->home, s->config_dir,
                                       *tl.access_token ? tl.access_token : NULL, settings)
                       : NULL;
     free((void *)resume_base);
+    free(account_base);
     cli_strv_free(settings);
     int rc = UV_ENOMEM;
     if (argv && envv) {
@@ -362,7 +361,7 @@ static void session_on_exit(void *arg, int64_t status, int signal) {
     session_t *s = arg;
     s->exit_status = (int)status;
     s->term_signal = signal;
-    if (s->state == SESSION_CLOSING) {
+    if (s->phase == SESSION_PHASE_CLOSING) {
         session_finish_after_exit(s);
         return;
     }

@@ -32,11 +32,11 @@ void session_on_mcp(session_t *s, yyjson_val *control_request) {
 bool session_allows_tool(const session_t *s, const char *tool_name) { return tools_is_allowed(s->tools, tool_name); }
 
 bool session_awaits_tool(const session_t *s, const char *tool_use_id) {
-    return s->state == SESSION_WAITING && tools_match_id(s->tools, tool_use_id) != NULL;
+    return s->phase == SESSION_PHASE_WAITING_TOOLS && tools_match_id(s->tools, tool_use_id) != NULL;
 }
 
 bool session_awaits_exactly(const session_t *s, const char *tool_use_id) {
-    return s->state == SESSION_WAITING && tools_is_awaited(s->tools, tool_use_id);
+    return s->phase == SESSION_PHASE_WAITING_TOOLS && tools_is_awaited(s->tools, tool_use_id);
 }
 
 /* Every client tool_use id the client got, and any call the CLI waits on (it gets an error answer if
@@ -53,34 +53,26 @@ static void await_calls(session_t *s, yyjson_val *message) {
 }
 
 void session_check_tool_stop(session_t *s) {
-    if (s->state != SESSION_BUSY || !s->has_sink || !s->stream || s->is_draining) return;
+    if (!session_phase_in_turn(s->phase) || !s->has_sink || !s->stream) return;
     if (tools_pending_count(s->tools) == 0 || !turn_stream_at_message_end(s->stream)) return;
     turn_stream_status_t ts;
-    yyjson_doc *own_usage = yyjson_read("{}", 2, 0); /* this response's own counts, not the CLI turn's */
-    yyjson_doc *msg = own_usage ? turn_stream_finish(s->stream, yyjson_doc_get_root(own_usage), &ts) : NULL;
-    yyjson_doc_free(own_usage);
+    yyjson_doc *msg = session_finish_response(s, NULL, true, &ts); /* this response's own counts */
     if (!msg) {
         session_fail(s, ENGINE_ERR_CLI_FAILED, "cannot assemble the answer");
         return;
     }
-    yyjson_val *m = yyjson_doc_get_root(msg);
-    await_calls(s, m);
-    session_sink_t sink = s->sink;
-    void *arg = s->sink_arg;
-    bool is_attached = s->has_sink && ts != TURN_STREAM_GONE;
-    s->has_sink = false;
+    await_calls(s, yyjson_doc_get_root(msg));
     s->is_split_turn = true;
-    s->state = SESSION_WAITING;
     session_mark_used(s);
     session_set_timer(s, TIMER_TOOL, (uint64_t)s->env.cfg->tool_result_timeout_ms);
     const char *ids[TOOLS_MAX_PENDING];
     log_info("session.tool_wait", "session=%s calls=%zu pending=%zu timeout_ms=%ld", s->id,
              tools_unanswered(s->tools, ids, TOOLS_MAX_PENDING), tools_pending_count(s->tools),
              s->env.cfg->tool_result_timeout_ms);
-    if (is_attached) sink.on_done(arg, m);
-    yyjson_doc_free(msg);
+    bool was_attached;
+    bool is_waiting = session_deliver(s, msg, ts, SESSION_PHASE_WAITING_TOOLS, &was_attached);
     /* Nobody will bring the results of calls the client never saw: let the CLI go. */
-    if (!is_attached && s->state == SESSION_WAITING) session_close(s, "client gone before its tool calls");
+    if (!was_attached && is_waiting) session_close(s, "client gone before its tool calls");
 }
 
 void session_on_tool_timeout(session_t *s) {
@@ -158,7 +150,7 @@ static int answer_all(session_t *s, const engine_request_t *req) {
 }
 
 int session_resume_turn(session_t *s, const engine_request_t *req, const session_sink_t *sink, void *sink_arg) {
-    if (s->state != SESSION_WAITING) return -1;
+    if (s->phase != SESSION_PHASE_WAITING_TOOLS) return -1;
     if (session_begin_response(s, req) != 0 || answer_all(s, req) != 0) {
         session_close(s, "cannot send the tool results to the CLI");
         return -1;

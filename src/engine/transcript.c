@@ -1,4 +1,6 @@
 #include "engine/transcript.h"
+#include "util/fs.h"
+#include "engine/tool_choice.h" /* CLIENT_TOOL_PREFIX */
 
 #include <ctype.h>
 #include <errno.h>
@@ -12,7 +14,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CLIENT_TOOL_PREFIX "mcp__client__"
 
 int transcript_uuid(char out[TRANSCRIPT_UUID_LEN + 1]) {
     unsigned char b[16];
@@ -110,21 +111,6 @@ yyjson_mut_doc *transcript_messages(yyjson_val *messages, size_t count) {
 
 /* ---- the file ---- */
 
-static int mkdir_p(const char *path) {
-    char tmp[4096];
-    size_t n = strlen(path);
-    if (n >= sizeof tmp) return -ENAMETOOLONG;
-    memcpy(tmp, path, n + 1);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(tmp, 0700) != 0 && errno != EEXIST) return -errno;
-        *p = '/';
-    }
-    if (mkdir(tmp, 0700) != 0 && errno != EEXIST) return -errno;
-    return 0;
-}
-
 /* ISO 8601 UTC with milliseconds, ms_back milliseconds before now. */
 static void iso_time(char *out, size_t len, long ms_back) {
     struct timespec ts;
@@ -201,7 +187,7 @@ int transcript_write(const char *path, const transcript_info_t *info, yyjson_val
     if (!slash || (size_t)(slash - path) >= sizeof dir) return -EINVAL;
     memcpy(dir, path, (size_t)(slash - path));
     dir[slash - path] = '\0';
-    int rc = mkdir_p(dir);
+    int rc = fs_mkdir_p(dir);
     if (rc) return rc;
     yyjson_mut_doc *doc = transcript_messages(messages, count);
     if (!doc) return -ENOMEM;

@@ -6,9 +6,9 @@
 #include "engine/turn_internal.h"
 #include "util/buf.h"
 #include "util/json_depth.h"
+#include "engine/tool_choice.h" /* CLIENT_TOOL_PREFIX */
 
 #define TURN_MAX_BLOCK_INDEX 4096 /* upstream block indexes beyond this are treated as garbage */
-#define CLIENT_TOOL_PREFIX "mcp__client__"
 
 /* ---- small helpers ---- */
 

@@ -82,7 +82,7 @@ static void on_shutdown(uv_shutdown_t *req, int status) {
         conn_close(c);
         return;
     }
-    conn_start_timer(c, TIMER_LINGER, HTTP_LINGER_MS);
+    conn_start_timer(c, CONN_TIMER_LINGER, HTTP_LINGER_MS);
 }
 
 void conn_close_gracefully(http_conn_t *c) {
@@ -99,7 +99,7 @@ void conn_close_gracefully(http_conn_t *c) {
     buf_reset(&c->in);
     start_reading(c);
     /* Until the shutdown completes, a client that does not read is cut by the stall check. */
-    conn_start_timer(c, TIMER_STALL, stall_ms(c->srv));
+    conn_start_timer(c, CONN_TIMER_STALL, stall_ms(c->srv));
 }
 
 void conn_send_raw_error(http_conn_t *c, int status, const char *message) {
@@ -138,7 +138,7 @@ void conn_start_timer(http_conn_t *c, conn_timer_t kind, uint64_t ms) {
 }
 
 static void stop_timer(http_conn_t *c) {
-    c->timer_kind = TIMER_NONE;
+    c->timer_kind = CONN_TIMER_NONE;
     uv_timer_stop(&c->timer);
 }
 
@@ -152,7 +152,7 @@ static void check_stall(http_conn_t *c) {
         return;
     }
     uint64_t wait = c->write_queued > 0 ? limit - (now - c->write_progress_ms) : limit;
-    conn_start_timer(c, TIMER_STALL, wait);
+    conn_start_timer(c, CONN_TIMER_STALL, wait);
 }
 
 /* EOF while the answer is being made. A FIN alone does not say the client is gone: HTTP tools that
@@ -172,29 +172,29 @@ static void fail_request(http_conn_t *c, int status, const char *message);
 static void on_timer(uv_timer_t *t) {
     http_conn_t *c = t->data;
     conn_timer_t kind = c->timer_kind;
-    c->timer_kind = TIMER_NONE;
+    c->timer_kind = CONN_TIMER_NONE;
     switch (kind) {
-    case TIMER_HEAD:
+    case CONN_TIMER_HEAD:
         if (c->state != CONN_HEAD) return;
         if (c->ex) conn_send_raw_error(c, 408, "the request head did not arrive in time");
         else conn_close(c);
         return;
-    case TIMER_IDLE:
+    case CONN_TIMER_IDLE:
         if (c->state == CONN_HEAD && !c->ex) conn_close(c);
         return;
-    case TIMER_BODY:
+    case CONN_TIMER_BODY:
         if (c->state == CONN_BODY) fail_request(c, 408, "the request body did not arrive in time");
         return;
-    case TIMER_STALL:
+    case CONN_TIMER_STALL:
         if (c->state == CONN_BUSY || c->state == CONN_LINGER) check_stall(c);
         return;
-    case TIMER_RESUME:
+    case CONN_TIMER_RESUME:
         if (c->state == CONN_HEAD) resume_parsing(c);
         return;
-    case TIMER_LINGER:
+    case CONN_TIMER_LINGER:
         if (c->state == CONN_LINGER) conn_close(c);
         return;
-    case TIMER_NONE: return;
+    case CONN_TIMER_NONE: return;
     }
 }
 
@@ -271,7 +271,7 @@ void conn_accept(http_server_t *srv) {
     c->is_counted = true;
     srv->serving_count++;
     start_reading(c);
-    if (srv->limits.header_timeout_ms > 0) conn_start_timer(c, TIMER_HEAD, ms_or_off(srv->limits.header_timeout_ms));
+    if (srv->limits.header_timeout_ms > 0) conn_start_timer(c, CONN_TIMER_HEAD, ms_or_off(srv->limits.header_timeout_ms));
 }
 
 /* ---- requests ---- */
@@ -364,8 +364,8 @@ static void resume_parsing(http_conn_t *c) {
     if (c->in.len > 0) parse(c, c->in.data, c->in.len, true);
     if (c->state == CONN_CLOSED || c->state == CONN_LINGER) return;
     if (c->in.len < HTTP_MAX_PIPELINED_BYTES) start_reading(c);
-    if (c->state == CONN_HEAD && !c->ex && c->timer_kind == TIMER_NONE && c->srv->limits.idle_timeout_ms > 0)
-        conn_start_timer(c, TIMER_IDLE, ms_or_off(c->srv->limits.idle_timeout_ms));
+    if (c->state == CONN_HEAD && !c->ex && c->timer_kind == CONN_TIMER_NONE && c->srv->limits.idle_timeout_ms > 0)
+        conn_start_timer(c, CONN_TIMER_IDLE, ms_or_off(c->srv->limits.idle_timeout_ms));
 }
 
 void conn_exchange_done(http_conn_t *c) {
@@ -382,7 +382,7 @@ void conn_exchange_done(http_conn_t *c) {
     c->state = CONN_HEAD;
     stop_timer(c);
     llhttp_resume(&c->parser);
-    if (c->in.len > 0) conn_start_timer(c, TIMER_RESUME, 0); /* not from inside the handler that finished */
+    if (c->in.len > 0) conn_start_timer(c, CONN_TIMER_RESUME, 0); /* not from inside the handler that finished */
     else resume_parsing(c);
 }
 
@@ -417,7 +417,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
                 conn_close(c);
                 return;
             }
-            if (c->timer_kind != TIMER_RESUME) resume_parsing(c);
+            if (c->timer_kind != CONN_TIMER_RESUME) resume_parsing(c);
             return;
         }
         parse(c, buf->base, n, false);

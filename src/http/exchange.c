@@ -62,6 +62,7 @@ void exchange_finish(http_exchange_t *ex) {
     c->ex = NULL;
     exchange_free(ex);
     conn_exchange_done(c);
+    http_server_check_idle(srv);
 }
 
 void exchange_notify_abort(http_exchange_t *ex) {

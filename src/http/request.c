@@ -31,7 +31,7 @@ static int on_message_begin(llhttp_t *p) {
     if (!c->ex) return refuse(c, 503, "out of memory");
     /* A keep-alive connection that was idle now owes a whole head within the header timeout. */
     long ms = c->srv->limits.header_timeout_ms;
-    if (c->timer_kind != TIMER_HEAD && ms > 0) conn_start_timer(c, TIMER_HEAD, (uint64_t)ms);
+    if (c->timer_kind != CONN_TIMER_HEAD && ms > 0) conn_start_timer(c, CONN_TIMER_HEAD, (uint64_t)ms);
     return 0;
 }
 
@@ -123,7 +123,7 @@ static int on_headers_complete(llhttp_t *p) {
     }
     /* One deadline for the whole body: restarting it per read would let a byte every few seconds hold
      * the connection (and its slot) forever. */
-    if (c->srv->limits.body_timeout_ms > 0) conn_start_timer(c, TIMER_BODY, (uint64_t)c->srv->limits.body_timeout_ms);
+    if (c->srv->limits.body_timeout_ms > 0) conn_start_timer(c, CONN_TIMER_BODY, (uint64_t)c->srv->limits.body_timeout_ms);
 
     long max = c->srv->limits.max_body_bytes;
     buf_init(&ex->body, max > 0 ? (size_t)max : 0);

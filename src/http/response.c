@@ -186,13 +186,7 @@ void http_respond(http_exchange_t *ex, int status, const char *content_type, con
 
 void http_respond_json(http_exchange_t *ex, int status, yyjson_mut_doc *doc) {
     size_t len = 0;
-    char *json = doc ? yyjson_mut_write(doc, 0, &len) : NULL;
-    if (!json && doc) {
-        /* A string holds bytes that are not UTF-8 (a client's header or URL, a child's output): write them
-         * as they are and replace them with '?'. They are all >= 0x80, so no JSON syntax is touched. */
-        json = yyjson_mut_write(doc, YYJSON_WRITE_ALLOW_INVALID_UNICODE, &len);
-        if (json) utf8_scrub(json, len);
-    }
+    char *json = doc ? utf8_json_write(doc, &len) : NULL; /* a client's or child's bytes come scrubbed */
     if (!json) {
         static const char fallback[] = "{\"error\":{\"message\":\"could not encode the response\"}}";
         http_respond(ex, 500, "application/json", fallback, sizeof fallback - 1);

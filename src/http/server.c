@@ -121,6 +121,19 @@ void http_server_stop_accepting(http_server_t *srv) {
 
 size_t http_server_active_exchanges(const http_server_t *srv) { return srv->active_exchanges; }
 
+void http_server_notify_idle(http_server_t *srv, void (*on_idle)(void *arg), void *arg) {
+    srv->on_idle = on_idle;
+    srv->idle_arg = arg;
+    http_server_check_idle(srv);
+}
+
+void http_server_check_idle(http_server_t *srv) {
+    if (srv->active_exchanges || !srv->on_idle) return;
+    void (*cb)(void *) = srv->on_idle;
+    srv->on_idle = NULL;
+    cb(srv->idle_arg);
+}
+
 void http_server_close(http_server_t *srv, void (*on_closed)(void *arg), void *arg) {
     srv->is_stopping = true;
     srv->is_closing = true;

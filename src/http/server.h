@@ -62,6 +62,9 @@ int http_server_port(const http_server_t *srv);
 void http_server_stop_accepting(http_server_t *srv);
 /* Exchanges not yet finished. */
 size_t http_server_active_exchanges(const http_server_t *srv);
+/* Shutdown: on_idle(arg) runs once, when no exchange is active any more (at once if none is). It runs
+ * inside the server's bookkeeping: defer real work (e.g. start a timer). */
+void http_server_notify_idle(http_server_t *srv, void (*on_idle)(void *arg), void *arg);
 /* Close everything (in-flight exchanges are aborted) and free the server; on_closed runs when done. */
 void http_server_close(http_server_t *srv, void (*on_closed)(void *arg), void *arg);
 

@@ -36,13 +36,13 @@ typedef enum {
 } conn_state_t;
 
 typedef enum {
-    TIMER_NONE,
-    TIMER_HEAD,   /* header_timeout_ms from the first byte of a head (or accept) */
-    TIMER_IDLE,   /* idle_timeout_ms on a keep-alive connection between requests */
-    TIMER_BODY,   /* body_timeout_ms from the end of the head: the whole body, however it trickles */
-    TIMER_STALL,  /* queued response bytes that make no progress for idle_timeout_ms */
-    TIMER_RESUME, /* next loop turn: parse the pipelined bytes that waited */
-    TIMER_LINGER, /* HTTP_LINGER_MS after the write side was shut down */
+    CONN_TIMER_NONE,
+    CONN_TIMER_HEAD,   /* header_timeout_ms from the first byte of a head (or accept) */
+    CONN_TIMER_IDLE,   /* idle_timeout_ms on a keep-alive connection between requests */
+    CONN_TIMER_BODY,   /* body_timeout_ms from the end of the head: the whole body, however it trickles */
+    CONN_TIMER_STALL,  /* queued response bytes that make no progress for idle_timeout_ms */
+    CONN_TIMER_RESUME, /* next loop turn: parse the pipelined bytes that waited */
+    CONN_TIMER_LINGER, /* HTTP_LINGER_MS after the write side was shut down */
 } conn_timer_t;
 
 struct http_server_s {
@@ -52,6 +52,8 @@ struct http_server_s {
     void *dispatch_ctx;
     http_observer_fn observer;
     void *observer_ctx;
+    void (*on_idle)(void *arg); /* http_server_notify_idle, until it fires */
+    void *idle_arg;
     http_error_fn on_error;
     void *error_ctx;
     uv_tcp_t listener;
@@ -138,6 +140,8 @@ struct http_conn_s {
 void server_conn_gone(http_server_t *srv, http_conn_t *c);
 
 /* connection.c */
+/* After an exchange ends: fire http_server_notify_idle's callback when none is active. */
+void http_server_check_idle(http_server_t *srv);
 void conn_accept(http_server_t *srv);
 void conn_start_timer(http_conn_t *c, conn_timer_t kind, uint64_t ms);
 void conn_close(http_conn_t *c);            /* now: unfinished exchanges are aborted */

@@ -1,5 +1,7 @@
 #include "transport/ndjson.h"
 
+#include "util/utf8.h"
+
 #include <errno.h>
 #include <string.h>
 
@@ -88,28 +90,4 @@ int ndjson_reader_feed(ndjson_reader_t *r, const char *data, size_t len, ndjson_
     return ndjson_reader_resume(r, on_line, arg);
 }
 
-bool ndjson_is_valid_utf8(const char *s, size_t len) {
-    const unsigned char *p = (const unsigned char *)s, *end = p + len;
-    while (p < end) {
-        unsigned c = *p;
-        if (c < 0x80) {
-            p++;
-            continue;
-        }
-        size_t n;
-        unsigned cp;
-        if (c >= 0xC2 && c <= 0xDF) n = 1, cp = c & 0x1F;
-        else if (c >= 0xE0 && c <= 0xEF) n = 2, cp = c & 0x0F;
-        else if (c >= 0xF0 && c <= 0xF4) n = 3, cp = c & 0x07;
-        else return false;
-        if ((size_t)(end - p) <= n) return false;
-        for (size_t i = 1; i <= n; i++) {
-            if ((p[i] & 0xC0) != 0x80) return false;
-            cp = (cp << 6) | (p[i] & 0x3F);
-        }
-        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF))) return false;
-        if (cp >= 0xD800 && cp <= 0xDFFF) return false;
-        p += n + 1;
-    }
-    return true;
-}
+bool ndjson_is_valid_utf8(const char *s, size_t len) { return utf8_is_valid(s, len); }

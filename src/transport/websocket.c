@@ -52,7 +52,7 @@ static void server_on_connection(uv_stream_t *listener, int status) {
 int ws_server_listen(ws_server_t *s, const char *host, int port) {
     if (s->state != SERVER_IDLE || !host || port < 0 || port > 65535) return UV_EINVAL;
     if (!ws_host_is_loopback(host)) {
-        log_error("ws_listen", "host=%s error=not_loopback", host);
+        log_error("ws.listen", "host=%s error=not_loopback", host);
         return UV_EINVAL;
     }
     const char *ip = strcmp(host, "localhost") == 0 ? "127.0.0.1" : host;
@@ -64,7 +64,7 @@ int ws_server_listen(ws_server_t *s, const char *host, int port) {
     snprintf(s->url_host, sizeof s->url_host, is_v6 ? "[%s]" : "%s", ip);
     if ((rc = uv_tcp_bind(&s->listener, (const struct sockaddr *)&addr, 0)) != 0 ||
         (rc = uv_listen((uv_stream_t *)&s->listener, WS_LISTEN_BACKLOG, server_on_connection)) != 0) {
-        log_error("ws_listen", "host=%s port=%d error=%s", s->url_host, port, uv_err_name(rc));
+        log_error("ws.listen", "host=%s port=%d error=%s", s->url_host, port, uv_err_name(rc));
         return rc;
     }
     struct sockaddr_storage bound;
@@ -72,7 +72,7 @@ int ws_server_listen(ws_server_t *s, const char *host, int port) {
     if ((rc = uv_tcp_getsockname(&s->listener, (struct sockaddr *)&bound, &len)) != 0) return rc;
     s->port = ntohs(is_v6 ? ((struct sockaddr_in6 *)&bound)->sin6_port : ((struct sockaddr_in *)&bound)->sin_port);
     s->state = SERVER_LISTENING;
-    log_info("ws_listen", "host=%s port=%d", s->url_host, s->port);
+    log_info("ws.listen", "host=%s port=%d", s->url_host, s->port);
     return 0;
 }
 
@@ -138,7 +138,7 @@ transport_t *ws_server_expect(ws_server_t *s, const transport_events_t *events, 
     ss->transport.ops = &session_ops;
     ss->transport.events = *events;
     ss->transport.arg = arg;
-    ss->state = SESSION_WAITING;
+    ss->state = WS_SESSION_WAITING;
     ss->limits = s->limits;
     /* One unfinished line, plus finished ones: one read's worth, or the read-ahead of a paused session. */
     ws_lines_init(&ss->lines, s->limits.max_message, s->limits.max_message + WS_PAUSED_READ_AHEAD + WS_READ_CHUNK);
@@ -151,7 +151,7 @@ transport_t *ws_server_expect(ws_server_t *s, const transport_events_t *events, 
     ss->next = s->sessions;
     if (s->sessions) s->sessions->prev = ss;
     s->sessions = ss;
-    log_info("ws_expect", "session=%.8s", session_id(ss));
+    log_info("ws.expect", "session=%.8s", session_id(ss));
     return &ss->transport;
 }
 
@@ -171,9 +171,9 @@ bool ws_session_token_matches(const ws_session_t *s, const char *token, size_t l
 
 int ws_session_can_attach(const ws_session_t *s) {
     switch (s->state) {
-    case SESSION_WAITING:
-    case SESSION_AWAY: return 0;
-    case SESSION_OPEN: return 409;
+    case WS_SESSION_WAITING:
+    case WS_SESSION_AWAY: return 0;
+    case WS_SESSION_OPEN: return 409;
     default: return 410;
     }
 }
@@ -202,25 +202,25 @@ static void session_flush_backlog(ws_session_t *s) {
 }
 
 void ws_session_attach(ws_session_t *s, ws_conn_t *c) {
-    bool is_first = s->state == SESSION_WAITING;
-    s->state = SESSION_OPEN;
+    bool is_first = s->state == WS_SESSION_WAITING;
+    s->state = WS_SESSION_OPEN;
     s->conn = c;
     c->session = s;
     uv_timer_stop(&s->reconnect_timer);
     log_info(is_first ? "ws_open" : "ws_reconnected", "session=%.8s", session_id(s));
     session_flush_backlog(s);
     if (is_first && s->transport.events.on_open) s->transport.events.on_open(s->transport.arg);
-    if (s->state == SESSION_OPEN && s->conn == c) ws_conn_update_reading(c);
+    if (s->state == WS_SESSION_OPEN && s->conn == c) ws_conn_update_reading(c);
 }
 
 static void session_on_reconnect_timeout(uv_timer_t *t) {
     ws_session_t *s = t->data;
-    if (s->state == SESSION_AWAY) ws_session_end(s, s->was_goodbye ? 0 : -ECONNRESET);
+    if (s->state == WS_SESSION_AWAY) ws_session_end(s, s->was_goodbye ? 0 : -ECONNRESET);
 }
 
 void ws_session_on_dropped(ws_session_t *s, bool is_goodbye) {
-    if (s->state != SESSION_OPEN) return;
-    s->state = SESSION_AWAY;
+    if (s->state != WS_SESSION_OPEN) return;
+    s->state = WS_SESSION_AWAY;
     s->was_goodbye = is_goodbye;
     ws_lines_drop_partial(&s->lines);
     log_info("ws_dropped", "session=%.8s goodbye=%d window_ms=%llu", session_id(s), is_goodbye,
@@ -237,15 +237,15 @@ static uint16_t close_code_for(const ws_session_t *s, int reason) {
 }
 
 void ws_session_end(ws_session_t *s, int reason) {
-    if (s->state == SESSION_ENDED || s->state == SESSION_FREED) return;
+    if (s->state == WS_SESSION_ENDED || s->state == WS_SESSION_FREED) return;
     ws_conn_t *c = s->conn;
     ws_session_detach(s);
     if (c) ws_conn_close(c, close_code_for(s, reason));
-    s->state = SESSION_ENDED;
+    s->state = WS_SESSION_ENDED;
     uv_timer_stop(&s->reconnect_timer);
     uv_timer_stop(&s->drain_timer);
     buf_free(&s->backlog);
-    log_info("ws_closed", "session=%.8s reason=%d", session_id(s), reason);
+    log_info("ws.closed", "session=%.8s reason=%d", session_id(s), reason);
     if (s->transport.events.on_closed) s->transport.events.on_closed(s->transport.arg, reason);
 }
 
@@ -257,11 +257,11 @@ int ws_session_take_bytes(ws_session_t *s, const char *data, size_t len) {
 
 void ws_session_drain(ws_session_t *s) {
     view_t line;
-    while ((s->state == SESSION_OPEN || s->state == SESSION_AWAY) && !s->is_paused &&
+    while ((s->state == WS_SESSION_OPEN || s->state == WS_SESSION_AWAY) && !s->is_paused &&
            ws_lines_next(&s->lines, &line)) {
         if (s->transport.events.on_line) s->transport.events.on_line(s->transport.arg, line.ptr, line.len);
     }
-    if (s->state == SESSION_FREED) return;
+    if (s->state == WS_SESSION_FREED) return;
     ws_lines_compact(&s->lines);
     if (s->conn) ws_conn_update_reading(s->conn);
 }
@@ -272,8 +272,8 @@ static void session_on_drain_timer(uv_timer_t *t) { ws_session_drain(t->data); }
 
 static int session_send_line(transport_t *t, const char *line, size_t len) {
     ws_session_t *s = (ws_session_t *)t;
-    if (s->state == SESSION_ENDED || s->state == SESSION_FREED) return -EPIPE;
-    if (s->state == SESSION_OPEN) {
+    if (s->state == WS_SESSION_ENDED || s->state == WS_SESSION_FREED) return -EPIPE;
+    if (s->state == WS_SESSION_OPEN) {
         if (ws_conn_queued_bytes(s->conn) + len + 1 > s->limits.max_send_queue) return -ENOBUFS;
         char *frame = malloc(len + 1);
         if (!frame) return -ENOMEM;
@@ -294,7 +294,7 @@ static int session_send_line(transport_t *t, const char *line, size_t len) {
 
 static void session_set_paused(transport_t *t, bool paused) {
     ws_session_t *s = (ws_session_t *)t;
-    if (s->state == SESSION_FREED || s->is_paused == paused) return;
+    if (s->state == WS_SESSION_FREED || s->is_paused == paused) return;
     s->is_paused = paused;
     /* Resuming delivers pending lines from the loop, not from inside the caller's stack. */
     if (!paused) uv_timer_start(&s->drain_timer, session_on_drain_timer, 0, 0);
@@ -308,13 +308,13 @@ static void session_on_handle_closed(uv_handle_t *h) {
 
 static void session_close(transport_t *t) {
     ws_session_t *s = (ws_session_t *)t;
-    if (s->state == SESSION_FREED) return;
+    if (s->state == WS_SESSION_FREED) return;
     ws_conn_t *c = s->conn;
     ws_session_detach(s);
     if (c) ws_conn_close(c, s->limits.close_code);
     if (s->server) server_unlink_session(s->server, s);
-    s->state = SESSION_FREED;
-    log_info("ws_release", "session=%.8s", session_id(s));
+    s->state = WS_SESSION_FREED;
+    log_info("ws.release", "session=%.8s", session_id(s));
     ws_lines_free(&s->lines);
     buf_free(&s->backlog);
     uv_close((uv_handle_t *)&s->reconnect_timer, session_on_handle_closed);

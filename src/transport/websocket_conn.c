@@ -67,7 +67,7 @@ void ws_conn_close(ws_conn_t *c, uint16_t code) {
 }
 
 static void conn_refuse(ws_conn_t *c, int status, const char *why) {
-    log_info("ws_refuse", "status=%d why=%s", status, why);
+    log_info("ws.refuse", "status=%d why=%s", status, why);
     buf_reset(&c->out);
     if (ws_response_refuse(&c->out, status) != 0) {
         ws_conn_destroy(c);
@@ -336,7 +336,7 @@ void ws_conn_accept(ws_server_t *s) {
         return;
     }
     if (s->conn_count > s->limits.max_connections) {
-        log_warn("ws_refuse", "status=503 why=too_many_connections");
+        log_warn("ws.refuse", "status=503 why=too_many_connections");
         ws_conn_destroy(c);
         return;
     }

@@ -41,11 +41,11 @@ struct ws_server_s {
 };
 
 typedef enum {
-    SESSION_WAITING, /* registered; the CLI has not connected yet */
-    SESSION_OPEN,    /* a connection carries its lines */
-    SESSION_AWAY,    /* the connection dropped; waiting for the CLI to reconnect */
-    SESSION_ENDED,   /* on_closed fired; waiting for transport_close */
-    SESSION_FREED,   /* transport_close ran; the memory goes once its timers are closed */
+    WS_SESSION_WAITING, /* registered; the CLI has not connected yet */
+    WS_SESSION_OPEN,    /* a connection carries its lines */
+    WS_SESSION_AWAY,    /* the connection dropped; waiting for the CLI to reconnect */
+    WS_SESSION_ENDED,   /* on_closed fired; waiting for transport_close */
+    WS_SESSION_FREED,   /* transport_close ran; the memory goes once its timers are closed */
 } ws_session_state_t;
 
 struct ws_session_s {

@@ -39,3 +39,21 @@ size_t utf8_scrub(char *s, size_t len) {
     }
     return replaced;
 }
+
+bool utf8_is_valid(const char *s, size_t len) {
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; i < len;) {
+        size_t n = sequence_len(p + i, len - i);
+        if (!n) return false;
+        i += n;
+    }
+    return true;
+}
+
+char *utf8_json_write(const yyjson_mut_doc *doc, size_t *len) {
+    char *json = yyjson_mut_write(doc, 0, len);
+    if (json) return json;
+    json = yyjson_mut_write(doc, YYJSON_WRITE_ALLOW_INVALID_UNICODE, len);
+    if (json) utf8_scrub(json, *len);
+    return json;
+}

@@ -89,13 +89,26 @@ static void handle_dashboard_api(http_exchange_t *ex, void *ctx) {
     yyjson_mut_doc_free(doc);
 }
 
+typedef struct {
+    engine_account_info_t items[CONFIG_ACCOUNTS_MAX];
+    size_t count;
+} account_list_t;
+
+static void collect_account(const engine_account_info_t *info, void *arg) {
+    account_list_t *list = arg;
+    if (list->count < CONFIG_ACCOUNTS_MAX) list->items[list->count++] = *info;
+}
+
 static void handle_metrics(http_exchange_t *ex, void *ctx) {
     app_t *app = ctx;
     engine_stats_t st;
     engine_get_stats(app->engine, &st);
+    account_list_t accounts = {0};
+    engine_foreach_account(app->engine, false, collect_account, &accounts);
     buf_t out;
     buf_init(&out, PROMETHEUS_BODY_LIMIT);
-    if (metrics_render_prometheus(app->metrics, &st, &out) != 0) {
+    if (metrics_render_prometheus(app->metrics, &st, &out) != 0 ||
+        metrics_render_accounts(accounts.items, accounts.count, &out) != 0) {
         buf_free(&out);
         api_error_t err = {.status = 500, .kind = API_ERR_API, .message = "metrics do not fit the response limit"};
         api_error_send(ex, DIALECT_PLAIN, &err);

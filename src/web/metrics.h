@@ -38,6 +38,9 @@ const char *metrics_endpoint_label(const char *path);
 /* The Prometheus text exposition (format 0.0.4) into out; stats (may be NULL) gives the session gauges.
  * Returns 0 or a negative errno from the buffer. */
 int metrics_render_prometheus(const metrics_t *m, const engine_stats_t *stats, buf_t *out);
+/* The per-account families (requests, tokens, cost, failovers, limited time, sessions), labelled by
+ * account, appended to out. Returns 0 or a negative errno from the buffer. */
+int metrics_render_accounts(const engine_account_info_t *accounts, size_t n, buf_t *out);
 /* Adds "totals", "recent" (newest first) and "series" (oldest first, METRICS_BUCKETS entries ending at
  * the bucket holding now_ms) to obj, for the dashboard. */
 void metrics_add_dashboard_json(const metrics_t *m, yyjson_mut_doc *doc, yyjson_mut_val *obj, int64_t now_ms);

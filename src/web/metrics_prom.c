@@ -128,3 +128,35 @@ int metrics_render_prometheus(const metrics_t *m, const engine_stats_t *stats, b
     if (rc == 0) rc = counter(out, "cost_usd_total", "Cost the CLI reported, in US dollars.", m->cost_usd);
     return rc;
 }
+
+/* One family per figure, a sample per account (names are plain: see config_accounts.c). */
+int metrics_render_accounts(const engine_account_info_t *accounts, size_t n, buf_t *out) {
+    static const struct {
+        const char *name, *type, *help;
+    } families[] = {
+        {"account_requests_total", "counter", "Turns run on each account."},
+        {"account_input_tokens_total", "counter", "Input tokens the CLI reported, by account."},
+        {"account_output_tokens_total", "counter", "Output tokens the CLI reported, by account."},
+        {"account_cost_usd_total", "counter", "Cost the CLI reported (USD), by account."},
+        {"account_failovers_total", "counter", "Turns moved to another account before the first byte."},
+        {"account_limited_seconds_total", "counter", "Time each account spent resting after a limit."},
+        {"account_limited", "gauge", "1 while the account rests after a limit."},
+        {"account_sessions", "gauge", "Live CLI processes of each account."},
+    };
+    int rc = 0;
+    for (size_t f = 0; f < sizeof families / sizeof families[0] && rc == 0 && n; f++) {
+        rc = header(out, families[f].name, families[f].type, families[f].help);
+        for (size_t i = 0; i < n && rc == 0; i++) {
+            const engine_account_info_t *a = &accounts[i];
+            double v[] = {(double)a->requests, (double)a->input_tokens, (double)a->output_tokens, a->cost_usd,
+                          (double)a->failovers, (double)a->limited_ms_total / 1000.0, a->is_limited ? 1 : 0,
+                          a->live_sessions};
+            rc = buf_appendf(out, PREFIX "%s{account=\"", families[f].name);
+            if (rc == 0) rc = append_label_value(out, a->name);
+            if (rc == 0) rc = buf_append_str(out, "\"} ");
+            if (rc == 0) rc = append_number(out, v[f]);
+            if (rc == 0) rc = buf_append_str(out, "\n");
+        }
+    }
+    return rc;
+}

@@ -146,9 +146,9 @@ const ERROR_TYPES = {
   413: 'request_too_large', 429: 'rate_limit_error', 500: 'api_error', 529: 'overloaded_error',
 };
 
-function sendError(res, status, message, body) {
+function sendError(res, status, message, body, extraHeaders = {}) {
   const type = ERROR_TYPES[status] || 'api_error';
-  const headers = { 'content-type': 'application/json', 'x-should-retry': 'false', 'request-id': newId('req') };
+  const headers = { 'content-type': 'application/json', 'x-should-retry': 'false', 'request-id': newId('req'), ...extraHeaders };
   if (status === 429) headers['retry-after'] = '7';
   const msg = message || (status === 404 ? `model: ${body?.model}` : `fake upstream ${type}`);
   res.writeHead(status, headers);
@@ -229,8 +229,17 @@ function whole(res, body, p) {
   }));
 }
 
+// Who a request is from: its x-api-key, else its bearer token (an OAuth login).
+function credentialOf(headers) {
+  if (headers['x-api-key']) return headers['x-api-key'];
+  const m = /^Bearer (.+)$/.exec(headers.authorization || '');
+  return m ? m[1] : null;
+}
+
 export async function startFakeUpstream({ port = 0 } = {}) {
   const requests = [];
+  // credential → the error status every request with it gets (limit() / unlimit()).
+  const limits = new Map();
   const held = []; // connections [[drop_mid:N:held]] keeps open: each entry drops one
   const hold = (drop) => held.push(drop);
   const server = http.createServer((req, res) => {
@@ -252,7 +261,15 @@ export async function startFakeUpstream({ port = 0 } = {}) {
         res.writeHead(404, { 'content-type': 'application/json' });
         return res.end(JSON.stringify({ type: 'error', error: { type: 'not_found_error', message: 'not found' } }));
       }
-      requests.push({ path: req.url, headers: req.headers, body, at: Date.now() });
+      const credential = credentialOf(req.headers);
+      requests.push({ path: req.url, headers: req.headers, body, at: Date.now(), credential });
+      if (limits.has(credential)) {
+        const { status, resetAt } = limits.get(credential);
+        // A subscription's limit, as the real API reports it: the CLI turns these into a rate_limit_event.
+        const unified = resetAt ? { 'anthropic-ratelimit-unified-status': 'rejected',
+          'anthropic-ratelimit-unified-reset': String(resetAt), 'anthropic-ratelimit-unified-representative-claim': 'five_hour' } : {};
+        return sendError(res, status, null, body, unified);
+      }
       const p = plan(body);
       if (p.error) return sendError(res, p.error.status, p.error.message, body);
       // The CLI retries a failed stream once without streaming; that attempt fails the same way.
@@ -274,6 +291,11 @@ export async function startFakeUpstream({ port = 0 } = {}) {
     // The requests that carried a conversation (the CLI may also make side requests).
     turns: () => requests.filter((r) => Array.isArray(r.body?.messages)),
     lastTurn: () => requests.filter((r) => Array.isArray(r.body?.messages)).at(-1),
+    // Answer every request made with this API key (or OAuth token) with status (429: rate limited, with
+    // retry-after; 529 overloaded; 401 bad credentials) until unlimit(). resetAt (Unix seconds) adds the
+    // subscription headers that say the limit is reached until then.
+    limit: (credential, status = 429, { resetAt } = {}) => { limits.set(credential, { status, resetAt }); },
+    unlimit: (credential) => { limits.delete(credential); },
     // Drop the connections [[drop_mid:N:held]] kept open; how many there were.
     dropHeld: () => held.splice(0).map((drop) => drop()).length,
     close: () => new Promise((resolve) => { server.closeAllConnections?.(); server.close(() => resolve()); }),

@@ -134,6 +134,8 @@ describe('CLI faults mid-turn', () => {
   test("api mode: the CLI's own tools are denied, the client's MCP tools allowed", async () => {
     const denied = await d.turn('perm1', user('[[permission:Bash]]'));
     assert.equal(text(denied), 'deny: Bash is not available.');
+    // the log line travels on stderr, the answer on stdout: wait for the pipe that may be behind
+    await d.until(() => /session\.permission .*tool=Bash allow=0/.test(d.stderr));
     assert.match(d.stderr, /session\.permission .*tool=Bash allow=0/);
     const allowed = await d.turn('perm2', user('[[permission:mcp__client__lookup]]'));
     assert.equal(text(allowed), 'allow');
