@@ -9,7 +9,7 @@ import path from 'node:path';
 
 const SOURCE_DIR = process.env.SOURCE_DIR || path.resolve(import.meta.dirname, '../..');
 const { startFakeUpstream } = await import(path.join(SOURCE_DIR, 'tests/fakes/fake-upstream.mjs'));
-const { startProxy, CLI_197 } = await import(path.join(SOURCE_DIR, 'tests/integration/lib/proxy.mjs'));
+const { startProxy, stopChecked, CLI_197 } = await import(path.join(SOURCE_DIR, 'tests/integration/lib/proxy.mjs'));
 const { hasNetns, runInNetns } = await import(path.join(SOURCE_DIR, 'tests/integration/lib/netns.mjs'));
 
 const PI_VERSION = '0.73.1'; // keep in step with scripts/install-test-deps.sh
@@ -68,11 +68,7 @@ describe('pi against the proxy, both dialects', { skip }, () => {
 
   after(async () => {
     await up?.close();
-    if (!proxy) return;
-    const r = await proxy.stop();
-    assert.equal(r.code, 0, `proxy exit: ${JSON.stringify(r)}\n${proxy.logs().slice(-3000)}`);
-    assert.deepEqual(proxy.sanitizerReports(), []);
-    proxy.cleanup();
+    if (proxy) await stopChecked(proxy);
   });
 
   test('openai_completions_at_v1_is_answered', T, async () => {

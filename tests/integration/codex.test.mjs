@@ -9,7 +9,7 @@ import path from 'node:path';
 
 const SOURCE_DIR = process.env.SOURCE_DIR || path.resolve(import.meta.dirname, '../..');
 const { startFakeUpstream } = await import(path.join(SOURCE_DIR, 'tests/fakes/fake-upstream.mjs'));
-const { startProxy, CLI_197 } = await import(path.join(SOURCE_DIR, 'tests/integration/lib/proxy.mjs'));
+const { startProxy, stopChecked, CLI_197 } = await import(path.join(SOURCE_DIR, 'tests/integration/lib/proxy.mjs'));
 const { hasNetns, runInNetns } = await import(path.join(SOURCE_DIR, 'tests/integration/lib/netns.mjs'));
 
 const CODEX_VERSION = '0.171.0'; // keep in step with scripts/install-test-deps.sh
@@ -60,11 +60,7 @@ env_key = "CLAUDE_PROXY_API_KEY"
 
   after(async () => {
     await up?.close();
-    if (!proxy) return;
-    const r = await proxy.stop();
-    assert.equal(r.code, 0, `proxy exit: ${JSON.stringify(r)}\n${proxy.logs().slice(-3000)}`);
-    assert.deepEqual(proxy.sanitizerReports(), []);
-    proxy.cleanup();
+    if (proxy) await stopChecked(proxy);
   });
 
   test('plain_prompt_is_answered', T, async () => {

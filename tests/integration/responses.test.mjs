@@ -8,7 +8,7 @@ import OpenAI from 'openai';
 
 const SOURCE_DIR = process.env.SOURCE_DIR || path.resolve(import.meta.dirname, '../..');
 const { startFakeUpstream } = await import(path.join(SOURCE_DIR, 'tests/fakes/fake-upstream.mjs'));
-const { startProxy, CLI_197 } = await import(path.join(SOURCE_DIR, 'tests/integration/lib/proxy.mjs'));
+const { startProxy, stopChecked, CLI_197 } = await import(path.join(SOURCE_DIR, 'tests/integration/lib/proxy.mjs'));
 
 const MODEL = 'claude-sonnet-4-5';
 const T = { timeout: 120_000 };
@@ -48,11 +48,7 @@ describe('responses api', { skip: !fs.existsSync(CLI_197) && 'the pinned CLI is 
 
   after(async () => {
     await up?.close();
-    if (!proxy) return;
-    const r = await proxy.stop();
-    assert.equal(r.code, 0, `proxy exit: ${JSON.stringify(r)}\n${proxy.logs().slice(-3000)}`);
-    assert.deepEqual(proxy.sanitizerReports(), []);
-    proxy.cleanup();
+    if (proxy) await stopChecked(proxy);
   });
 
   test('create_answers_a_response_object_that_get_and_delete_see', T, async () => {

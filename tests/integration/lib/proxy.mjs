@@ -1,4 +1,5 @@
 // Starts the real claude-ws-proxy binary on free loopback ports with a private config, state and HOME.
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -122,4 +123,12 @@ export async function startProxy({ config = {}, env = {}, args = [], configFile 
     await sleep(50);
   }
   return proxy;
+}
+
+// A suite's teardown: the proxy exits 0 with no sanitizer report, then its private directory goes.
+export async function stopChecked(proxy) {
+  const r = await proxy.stop();
+  assert.equal(r.code, 0, `proxy exit: ${JSON.stringify(r)}\n${proxy.logs().slice(-3000)}`);
+  assert.deepEqual(proxy.sanitizerReports(), []);
+  proxy.cleanup();
 }
