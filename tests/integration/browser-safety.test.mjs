@@ -8,7 +8,7 @@ import http from 'node:http';
 import path from 'node:path';
 
 const SOURCE_DIR = process.env.SOURCE_DIR || path.resolve(import.meta.dirname, '../..');
-const { startProxy } = await import(path.join(SOURCE_DIR, 'tests/integration/lib/proxy.mjs'));
+const { startProxy, stopChecked } = await import(path.join(SOURCE_DIR, 'tests/integration/lib/proxy.mjs'));
 
 const T = { timeout: 60_000 };
 const countBody = JSON.stringify({ model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'hi' }] });
@@ -31,14 +31,6 @@ function request(port, { method = 'GET', path: p = '/', headers = {}, body } = {
   });
 }
 
-async function stopAndCheck(proxy) {
-  const r = await proxy.stop();
-  const reports = proxy.sanitizerReports();
-  proxy.cleanup();
-  assert.deepEqual(reports, []);
-  assert.equal(r.code, 0, `exit ${JSON.stringify(r)}`);
-}
-
 describe('browser safety by default', () => {
   let proxy;
   let own;
@@ -46,7 +38,7 @@ describe('browser safety by default', () => {
     proxy = await startProxy({ config: { claudePath: '/nonexistent/claude' } });
     own = `127.0.0.1:${proxy.port}`;
   });
-  after(async () => stopAndCheck(proxy));
+  after(async () => stopChecked(proxy));
 
   test('a_cross_site_text_plain_post_is_refused_in_the_dialect', T, async () => {
     const r = await request(proxy.port, { method: 'POST', path: '/v1/messages', body: countBody,
@@ -119,7 +111,7 @@ describe('browser safety: configured origins and hosts', () => {
     proxy = await startProxy({ config: { claudePath: '/nonexistent/claude', allowedOrigins: ['https://app.example'] },
       env: { ALLOWED_HOSTS: 'proxy.lan, other.lan:8080' } });
   });
-  after(async () => stopAndCheck(proxy));
+  after(async () => stopChecked(proxy));
 
   test('a_listed_origin_gets_cors_and_a_preflight', T, async () => {
     const pre = await request(proxy.port, { method: 'OPTIONS', path: '/v1/messages',
