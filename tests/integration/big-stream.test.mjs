@@ -73,17 +73,22 @@ describe('a 60 MB streamed delta', () => {
     return res;
   }
 
-  function assertWhole(got) {
+  async function assertWhole(got, p) {
     assert.equal(got.text.length, BIG);
     assert.ok(/^x+$/.test(got.text), 'every byte is the fake CLI\'s');
     assert.ok(got.largest <= MAX_EVENT, `largest SSE event ${got.largest} bytes`);
+    // Paced: the next piece waits for the socket to take the last, so at most about one is ever queued.
+    const servedOf = () => proxy.logEvents('http.request').find((e) => e.path === p);
+    await proxy.until(servedOf); // the access log line comes over another pipe than the answer
+    const served = servedOf();
+    assert.ok(Number(served.peak_queued) <= MAX_EVENT, `peak queued ${served.peak_queued} bytes`);
   }
 
   test('messages_stream_carries_it_whole_in_bounded_events', { timeout: 300_000 }, async () => {
     const res = await post('/v1/messages', { max_tokens: 100_000_000,
       messages: [{ role: 'user', content: `[[big:${BIG}]]` }] });
     const got = await readStream(res, (e) => (e.type === 'content_block_delta' ? e.delta.text : ''));
-    assertWhole(got);
+    await assertWhole(got, '/v1/messages');
     assert.ok(got.events >= 60, `${got.events} events`);
     assert.deepEqual(got.types.slice(-3), ['content_block_stop', 'message_delta', 'message_stop']);
   });
@@ -92,7 +97,7 @@ describe('a 60 MB streamed delta', () => {
     const res = await post('/v1/chat/completions', { max_completion_tokens: 100_000_000,
       messages: [{ role: 'user', content: `[[big:${BIG}]]` }] });
     const got = await readStream(res, (e) => e.choices?.[0]?.delta?.content);
-    assertWhole(got);
+    await assertWhole(got, '/v1/chat/completions');
     assert.equal(got.types.at(-1), '[DONE]');
   });
 
