@@ -1,7 +1,5 @@
 #include "transport/ndjson.h"
 
-#include "util/utf8.h"
-
 #include <errno.h>
 #include <string.h>
 
@@ -89,5 +87,3 @@ int ndjson_reader_feed(ndjson_reader_t *r, const char *data, size_t len, ndjson_
     if (buf_append(&r->pending, data, len) != 0) return fail(r);
     return ndjson_reader_resume(r, on_line, arg);
 }
-
-bool ndjson_is_valid_utf8(const char *s, size_t len) { return utf8_is_valid(s, len); }

@@ -32,7 +32,4 @@ int ndjson_reader_resume(ndjson_reader_t *r, ndjson_line_fn on_line, void *arg);
 /* Bytes of an unfinished line (for the "stream ended mid-line" case). */
 size_t ndjson_reader_pending(const ndjson_reader_t *r);
 
-/* Well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
-bool ndjson_is_valid_utf8(const char *s, size_t len); /* utf8_is_valid (util/utf8.h) */
-
 #endif

@@ -1,4 +1,4 @@
-/* NDJSON line splitting: partial reads, long lines, the size limit, stopping and resuming, UTF-8. */
+/* NDJSON line splitting: partial reads, long lines, the size limit, stopping and resuming. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -120,16 +120,6 @@ static void a_stop_keeps_the_rest_for_resume(void **state) {
     ndjson_reader_free(&r);
 }
 
-static void utf8_validation(void **state) {
-    assert_true(ndjson_is_valid_utf8("plain", 5));
-    assert_true(ndjson_is_valid_utf8("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80", 14));
-    assert_false(ndjson_is_valid_utf8("\xC3", 1));             /* truncated */
-    assert_false(ndjson_is_valid_utf8("\xC0\xAF", 2));         /* overlong */
-    assert_false(ndjson_is_valid_utf8("\xED\xA0\x80", 3));     /* surrogate */
-    assert_false(ndjson_is_valid_utf8("\xF4\x90\x80\x80", 4)); /* > U+10FFFF */
-    assert_false(ndjson_is_valid_utf8("\xFF", 1));
-}
-
 static void garbage_and_invalid_utf8_lines_are_classified_garbage(void **state) {
     proto_line_t l;
     const char *bad[] = {"not json", "{\"type\":", "[1,2]", "{\"no_type\":1}", "{\"type\":7}",
@@ -151,7 +141,6 @@ int main(void) {
         cmocka_unit_test(a_five_megabyte_line_arrives_whole),
         cmocka_unit_test(a_line_over_the_limit_fails_the_stream),
         cmocka_unit_test(a_stop_keeps_the_rest_for_resume),
-        cmocka_unit_test(utf8_validation),
         cmocka_unit_test(garbage_and_invalid_utf8_lines_are_classified_garbage),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
