@@ -95,6 +95,10 @@ int session_send_model(session_t *s, const char *model) {
 static void on_control_response(session_t *s, const proto_line_t *l) {
     if (!l->request_id) return;
     const char *error = NULL;
+    if (*s->rewind.control_id && !strcmp(l->request_id, s->rewind.control_id)) {
+        session_on_rewind_answer(s, l->root);
+        return;
+    }
     bool is_ok = proto_control_response_ok(l->root, &error);
     if (strcmp(l->request_id, s->init_id) != 0) {
         /* set_max_thinking_tokens, interrupt: a refusal leaves the turn running as the CLI sees fit. */
@@ -129,8 +133,13 @@ static void on_turn_status(session_t *s, turn_stream_status_t status) {
     }
 }
 
+/* The turn's output still goes to its client: not once it was given up (draining) or is being taken back. */
+static bool is_delivering(const session_t *s) {
+    return s->has_sink && s->stream && s->phase != SESSION_PHASE_DRAINING && s->phase != SESSION_PHASE_REWINDING;
+}
+
 static void on_stream_event(session_t *s, yyjson_val *root) {
-    if (!s->has_sink || !s->stream || s->phase == SESSION_PHASE_DRAINING) return;
+    if (!is_delivering(s)) return;
     on_turn_status(s, turn_stream_feed(s->stream, yyjson_obj_get(root, "event")));
 }
 
@@ -143,7 +152,7 @@ static void on_assistant(session_t *s, yyjson_val *root) {
     const char *model = yyjson_get_str(yyjson_obj_get(msg, "model"));
     if (!error && !(model && !strcmp(model, "<synthetic>"))) {
         yyjson_val *parent = yyjson_obj_get(root, "parent_tool_use_id");
-        if (!s->has_sink || !s->stream || s->phase == SESSION_PHASE_DRAINING || (parent && !yyjson_is_null(parent))) return;
+        if (!is_delivering(s) || (parent && !yyjson_is_null(parent))) return;
         on_turn_status(s, turn_stream_feed_message(s->stream, msg));
         return;
     }
@@ -170,8 +179,7 @@ static void on_system(session_t *s, const proto_line_t *l) {
 /* The CLI reports rate-limit headers once the upstream response is complete, i.e. after the stream
  * events: pass them on whenever they come within the turn (a non-streamed answer can still carry them). */
 static void on_rate_limit(session_t *s, yyjson_val *root) {
-    if (!s->has_sink || !s->stream || s->phase == SESSION_PHASE_DRAINING) return;
-    if (!s->sink.on_rate_limit) return;
+    if (!is_delivering(s) || !s->sink.on_rate_limit) return;
     yyjson_val *info = yyjson_obj_get(root, "rate_limit_info");
     if (!s->sink.on_rate_limit(s->sink_arg, info ? info : root)) session_drain(s);
 }

@@ -8,6 +8,8 @@
  *                                              response ends at tool calls ▼  │ tool results
  *                                                                     WAITING_TOOLS
  *   INITIALIZING, RUNNING, WAITING_TOOLS ─client gone─▶ DRAINING (interrupt sent, its result awaited)
+ *   DRAINING ─result─▶ REWINDING; RUNNING ─upstream error─▶ REWINDING (rewind_conversation sent)
+ *   REWINDING ─rewound─▶ IDLE (the conversation as it was before the turn)
  *   any ─fault / timeout / recycle / shutdown / drained─▶ CLOSING ─reaped─▶ freed
  */
 #ifndef CWP_ENGINE_SESSION_PHASE_H
@@ -24,6 +26,7 @@ typedef enum {
     SESSION_PHASE_WAITING_TOOLS, /* the response ended at client tool calls; the CLI waits for their results */
     SESSION_PHASE_IDLE,          /* holds a finished conversation (fingerprinted) for a follow-up */
     SESSION_PHASE_DRAINING,      /* the client left mid-turn: the CLI was interrupted, its result is awaited */
+    SESSION_PHASE_REWINDING,     /* the turn failed or was interrupted: the CLI was asked to take it back */
     SESSION_PHASE_CLOSING,       /* out of service: the process is being ended */
     SESSION_PHASE_COUNT
 } session_phase_t;
