@@ -274,8 +274,7 @@ void session_attach(session_t *s, const engine_request_t *req, const session_sin
     s->sink_arg = sink_arg;
     s->has_sink = true;
     session_set_paused(s, false);
-    bool is_first = s->phase == SESSION_PHASE_SPAWNING || s->phase == SESSION_PHASE_READY;
-    session_enter(s, is_first ? SESSION_PHASE_INITIALIZING : SESSION_PHASE_RUNNING, "turn");
+    session_enter(s, session_phase_before_turn(s->phase) ? SESSION_PHASE_INITIALIZING : SESSION_PHASE_RUNNING, "turn");
     s->turns++;
     session_mark_used(s);
     free(s->client);
@@ -290,9 +289,10 @@ int session_run_turn(session_t *s, const engine_request_t *req, const session_si
     s->is_split_turn = false;
     size_t len = 0;
     /* A warm process learns the request's tools now; if its CLI listed them already (none), again. */
-    bool is_relisted = !s->is_init_sent && s->is_warm && req->tools;
+    bool is_fresh = session_phase_before_turn(s->phase);
+    bool is_relisted = is_fresh && s->is_warm && req->tools;
     if (is_relisted && tools_set(s->tools, req->tools) != 0) goto fail;
-    if (!s->is_init_sent) {
+    if (is_fresh) {
         snprintf(s->init_id, sizeof s->init_id, "cwp-init-%u", ++s->control_seq);
         bool is_agent = s->env.cfg->mode == MODE_AGENT;
         proto_initialize_t init = {
@@ -306,8 +306,6 @@ int session_run_turn(session_t *s, const engine_request_t *req, const session_si
         };
         char *line = proto_build_initialize(&init, &len);
         if (session_send(s, line, len) != 0) goto fail;
-        s->is_init_sent = true;
-        s->is_warm = false;
         session_set_timer(s, TIMER_START, (uint64_t)s->env.cfg->start_timeout_ms);
     } else {
         session_set_timer(s, TIMER_STALL, (uint64_t)s->env.cfg->stall_timeout_ms);
@@ -550,8 +548,8 @@ session_state_t session_state(const session_t *s) { return session_phase_state(s
 const char *session_id(const session_t *s) { return s->id; }
 const char *session_model(const session_t *s) { return s->model; }
 account_t *session_account(const session_t *s) { return s->account; }
-bool session_is_warm(const session_t *s) { return s->is_warm && !s->is_init_sent && s->phase != SESSION_PHASE_CLOSING; }
-bool session_was_warm(const session_t *s) { return s->is_warm && !s->is_init_sent; }
+bool session_is_warm(const session_t *s) { return s->is_warm && session_phase_before_turn(s->phase); }
+bool session_was_warm(const session_t *s) { return s->is_warm && s->turns == 0; }
 bool session_has_tools(const session_t *s) { return tools_count(s->tools) > 0; }
 uint64_t session_last_used(const session_t *s) { return s->last_used_ns; }
 

@@ -40,9 +40,16 @@ struct session_s {
     session_timer_t timer_kind;
     char init_id[32];
     unsigned control_seq;
-    bool is_connected; /* the transport opened (a WebSocket CLI connected) */
-    bool is_dialed;    /* the CLI dials in to its transport (transport_launch_t.is_dialed) */
-    bool is_init_sent, is_warm, is_doomed, is_finished, saw_first_line, is_paused;
+    /* Facts that are not phases (each can hold in several phases, or none follows from the phase):
+     * whether the channel opened (a turn may be given to a WebSocket CLI before it connects), how the
+     * process was spawned, a recycle asked for while busy, back-pressure, and the teardown guard. */
+    bool is_connected;   /* the transport opened (a WebSocket CLI connected) */
+    bool is_dialed;      /* the CLI dials in to its transport (transport_launch_t.is_dialed) */
+    bool is_warm;        /* spawned for the pool with the default model, not for a request */
+    bool is_doomed;      /* recycle once the current turn is over */
+    bool is_paused;      /* we stopped reading its output (the client is slow) */
+    bool saw_first_line; /* its start-up time was reported */
+    bool is_finished;    /* session_finish_after_exit ran: the disk is cleaned, the free is under way */
     /* the turn */
     session_sink_t sink;
     void *sink_arg;

@@ -251,7 +251,7 @@ static void session_on_open(void *arg) {
     s->is_connected = true;
     if (s->timer_kind == TIMER_START) {
         /* The connect deadline is met; a turn given meanwhile now waits for initialize's answer. */
-        if (s->is_init_sent) session_set_timer(s, TIMER_START, (uint64_t)s->env.cfg->start_timeout_ms);
+        if (s->phase == SESSION_PHASE_INITIALIZING) session_set_timer(s, TIMER_START, (uint64_t)s->env.cfg->start_timeout_ms);
         else session_set_timer(s, TIMER_NONE, 0);
     }
     if (s->phase != SESSION_PHASE_SPAWNING) return;

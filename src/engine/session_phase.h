@@ -37,6 +37,10 @@ const char *session_phase_name(session_phase_t phase);
 bool session_phase_allows(session_phase_t from, session_phase_t to);
 /* The coarse state the pool and the dashboard see (session_state_t). */
 session_state_t session_phase_state(session_phase_t phase);
+/* Nothing was sent to the CLI yet (SPAWNING or READY): the next turn initializes it. */
+static inline bool session_phase_before_turn(session_phase_t p) {
+    return p == SESSION_PHASE_SPAWNING || p == SESSION_PHASE_READY;
+}
 /* A turn is attached and the CLI works on it (INITIALIZING or RUNNING). */
 static inline bool session_phase_in_turn(session_phase_t p) {
     return p == SESSION_PHASE_INITIALIZING || p == SESSION_PHASE_RUNNING;
