@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "transport/ndjson.h"
 #include "util/json_depth.h"
 #include "util/utf8.h"
 

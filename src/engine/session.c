@@ -11,7 +11,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "transport/ndjson.h"
 #include "engine/process.h"
 #include "engine/protocol.h"
 #include "engine/session_internal.h"

@@ -6,10 +6,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "transport/ndjson.h"
 #include "engine/protocol.h"
 #include "engine/session_internal.h"
 #include "util/log.h"
+#include "util/utf8.h"
 #include "engine/tool_choice.h" /* CLIENT_TOOL_PREFIX */
 
 
@@ -194,7 +194,7 @@ static void log_garbage(session_t *s, const char *line, size_t len) {
     }
     sample[n] = '\0';
     log_warn("session.garbage_line", "session=%s bytes=%zu utf8=%d sample=\"%s\"", s->id, len,
-             ndjson_is_valid_utf8(line, len), sample);
+             utf8_is_valid(line, len), sample);
 }
 
 /* ---- transport events ---- */

@@ -1,93 +1,73 @@
 #include "transport/ndjson.h"
 
-#include "util/utf8.h"
-
 #include <errno.h>
 #include <string.h>
 
-void ndjson_reader_init(ndjson_reader_t *r, size_t max_line) {
-    buf_init(&r->pending, 0); /* bounded by max_line per unfinished line, checked here */
-    r->head = r->scanned = 0;
+void ndjson_reader_init(ndjson_reader_t *r, size_t max_line, size_t max_buffered) {
+    buf_init(&r->buf, max_buffered); /* without a bound, max_line bounds the unfinished line, checked here */
+    r->head = r->scanned = r->partial = 0;
     r->max_line = max_line ? max_line : NDJSON_MAX_LINE_DEFAULT;
-    r->is_failed = false;
+    r->error = 0;
 }
 
-void ndjson_reader_free(ndjson_reader_t *r) { buf_free(&r->pending); }
+void ndjson_reader_free(ndjson_reader_t *r) { buf_free(&r->buf); }
 
-size_t ndjson_reader_pending(const ndjson_reader_t *r) { return r->pending.len - r->head; }
+size_t ndjson_reader_pending(const ndjson_reader_t *r) { return r->buf.len - r->head; }
 
-static bool emit(const char *line, size_t len, ndjson_line_fn on_line, void *arg) {
-    if (len && line[len - 1] == '\r') len--;
-    return on_line(arg, line, len);
+int ndjson_reader_append(ndjson_reader_t *r, const char *data, size_t len) {
+    if (r->error || len == 0) return r->error;
+    if (buf_append(&r->buf, data, len) != 0) return r->error = -EMSGSIZE;
+    const char *last_nl = memrchr(data, '\n', len);
+    r->partial = last_nl ? (size_t)(data + len - last_nl - 1) : r->partial + len;
+    if (r->partial > r->max_line) r->error = -EMSGSIZE;
+    return r->error;
 }
 
-static int fail(ndjson_reader_t *r) {
-    r->is_failed = true;
-    buf_free(&r->pending);
-    r->head = r->scanned = 0;
-    return -EMSGSIZE;
+/* Everything before the failure has been handed out: the bytes held are of no more use. */
+static int failed(ndjson_reader_t *r) {
+    buf_free(&r->buf);
+    r->head = r->scanned = r->partial = 0;
+    return r->error;
 }
 
-static void compact(ndjson_reader_t *r) {
+int ndjson_reader_next(ndjson_reader_t *r, view_t *line) {
+    if (r->scanned < r->head) r->scanned = r->head;
+    char *nl = r->scanned < r->buf.len ? memchr(r->buf.data + r->scanned, '\n', r->buf.len - r->scanned) : NULL;
+    if (!nl) {
+        r->scanned = r->buf.len;
+        return r->error ? failed(r) : 0;
+    }
+    const char *start = r->buf.data + r->head;
+    size_t n = (size_t)(nl - start);
+    if (n > r->max_line) { /* it came whole, with the lines after it: none of them is handed out */
+        r->error = -EMSGSIZE;
+        return failed(r);
+    }
+    r->head = r->scanned = r->head + n + 1;
+    if (n && start[n - 1] == '\r') n--;
+    *line = (view_t){start, n};
+    return 1;
+}
+
+void ndjson_reader_compact(ndjson_reader_t *r) {
+    /* Nothing handed out: leave a growing long line where it is instead of moving it every read. */
     if (r->head == 0) return;
-    buf_consume(&r->pending, r->head);
+    buf_consume(&r->buf, r->head);
     r->scanned -= r->head;
     r->head = 0;
     /* A huge line is over: give its memory back rather than keep 64 MiB per session, also when the start
      * of the next line is already here (it moves to a buffer of its own size). */
-    if (r->pending.cap > ((size_t)1 << 20) && r->pending.len < r->pending.cap / 8) {
+    if (r->buf.cap > ((size_t)1 << 20) && r->buf.len < r->buf.cap / 8) {
         buf_t small;
-        buf_init(&small, r->pending.limit);
-        if (r->pending.len && buf_append(&small, r->pending.data, r->pending.len) != 0) return;
-        buf_free(&r->pending);
-        r->pending = small;
+        buf_init(&small, r->buf.limit);
+        if (r->buf.len && buf_append(&small, r->buf.data, r->buf.len) != 0) return;
+        buf_free(&r->buf);
+        r->buf = small;
     }
 }
 
-int ndjson_reader_resume(ndjson_reader_t *r, ndjson_line_fn on_line, void *arg) {
-    if (r->is_failed) return -EMSGSIZE;
-    int rc = 0;
-    while (r->head < r->pending.len) {
-        if (r->scanned < r->head) r->scanned = r->head;
-        char *from = r->pending.data + r->scanned;
-        char *nl = memchr(from, '\n', r->pending.len - r->scanned);
-        if (!nl) {
-            r->scanned = r->pending.len;
-            if (r->pending.len - r->head > r->max_line) return fail(r);
-            break;
-        }
-        size_t start = r->head;
-        size_t n = (size_t)(nl - (r->pending.data + start));
-        if (n > r->max_line) return fail(r);
-        r->head = r->scanned = start + n + 1;
-        if (!emit(r->pending.data + start, n, on_line, arg)) {
-            rc = 1;
-            break;
-        }
-    }
-    compact(r);
-    return rc;
+void ndjson_reader_drop_partial(ndjson_reader_t *r) {
+    r->buf.len -= r->partial;
+    r->partial = 0;
+    if (r->scanned > r->buf.len) r->scanned = r->buf.len;
 }
-
-int ndjson_reader_feed(ndjson_reader_t *r, const char *data, size_t len, ndjson_line_fn on_line, void *arg) {
-    if (r->is_failed) return -EMSGSIZE;
-    /* Fast path: nothing kept, so whole lines are handed out straight from data. */
-    while (r->head == r->pending.len && len) {
-        const char *nl = memchr(data, '\n', len);
-        if (!nl) break;
-        size_t n = (size_t)(nl - data);
-        if (n > r->max_line) return fail(r);
-        data = nl + 1;
-        len -= n + 1;
-        if (!emit(nl - n, n, on_line, arg)) {
-            if (len && buf_append(&r->pending, data, len) != 0) return fail(r);
-            return 1;
-        }
-    }
-    if (!len) return 0;
-    /* An unfinished line grows by at most one read past max_line before resume refuses it. */
-    if (buf_append(&r->pending, data, len) != 0) return fail(r);
-    return ndjson_reader_resume(r, on_line, arg);
-}
-
-bool ndjson_is_valid_utf8(const char *s, size_t len) { return utf8_is_valid(s, len); }

@@ -1,10 +1,11 @@
 /*
- * NDJSON line splitter: bytes in (any chunking), complete lines out. A line longer than the limit fails
- * the stream (the caller ends the session), so a runaway child cannot make us buffer without bound.
+ * NDJSON line splitter, the one both transports use: bytes in (any chunking: pipe reads, WebSocket frames),
+ * complete lines out, pulled one at a time so a paused consumer simply stops asking. A line longer than the
+ * limit fails the stream (the caller ends the session), so a runaway child cannot make us buffer without
+ * bound; lines that came before the offending one are still handed out first.
  */
 #ifndef CWP_TRANSPORT_NDJSON_H
 #define CWP_TRANSPORT_NDJSON_H
-#include <stdbool.h>
 #include <stddef.h>
 
 #include "util/buf.h"
@@ -12,27 +13,30 @@
 #define NDJSON_MAX_LINE_DEFAULT ((size_t)64 << 20) /* 64 MiB: a tool result or image line can be megabytes */
 
 typedef struct {
-    buf_t pending;    /* bytes not yet handed out: an unfinished line, or lines held while stopped */
-    size_t head;      /* first byte of pending not yet handed out */
-    size_t scanned;   /* pending[head, scanned) holds no '\n' */
+    buf_t buf;       /* [0, head) handed out, [head, len) not yet: complete lines, then an unfinished one */
+    size_t head;     /* start of the first line not yet handed out */
+    size_t scanned;  /* buf[head, scanned) holds no '\n' */
+    size_t partial;  /* length of the unfinished last line */
     size_t max_line;
-    bool is_failed;
+    int error;       /* 0, or -EMSGSIZE once a line or the buffer outgrew its bound (sticky) */
 } ndjson_reader_t;
 
-/* One complete line without its '\n' (a trailing '\r' is dropped too). Return false to stop: the rest
- * is kept, and ndjson_reader_resume hands it out later (back-pressure), or the reader is freed. */
-typedef bool (*ndjson_line_fn)(void *arg, const char *line, size_t len);
-
-void ndjson_reader_init(ndjson_reader_t *r, size_t max_line);
+/* max_line 0 means NDJSON_MAX_LINE_DEFAULT. max_buffered bounds the bytes held (lines not yet handed out
+ * plus the unfinished one); 0 leaves only max_line, for a caller that stops reading while it holds lines. */
+void ndjson_reader_init(ndjson_reader_t *r, size_t max_line, size_t max_buffered);
 void ndjson_reader_free(ndjson_reader_t *r);
-/* Returns 0, 1 when the consumer stopped, or -EMSGSIZE when a line exceeds max_line (sticky). */
-int ndjson_reader_feed(ndjson_reader_t *r, const char *data, size_t len, ndjson_line_fn on_line, void *arg);
-/* Hand out complete lines kept after a stop. Same returns as feed. */
-int ndjson_reader_resume(ndjson_reader_t *r, ndjson_line_fn on_line, void *arg);
-/* Bytes of an unfinished line (for the "stream ended mid-line" case). */
+/* Keep bytes. 0, or -EMSGSIZE when the unfinished line grows past max_line or the buffer past its bound
+ * (sticky: later bytes are refused). Complete lines already held can still be taken with next. */
+int ndjson_reader_append(ndjson_reader_t *r, const char *data, size_t len);
+/* 1 with the next complete line, without its '\n' and a '\r' before it; empty lines included. The line
+ * stays valid until the next call on the reader. 0 when no complete line is held; -EMSGSIZE when the
+ * stream failed and every line before the failure has been handed out. */
+int ndjson_reader_next(ndjson_reader_t *r, view_t *line);
+/* Give back the space of the lines handed out (call after a run of next). */
+void ndjson_reader_compact(ndjson_reader_t *r);
+/* Forget the unfinished last line (its sender is gone; a reconnecting one starts a new line). */
+void ndjson_reader_drop_partial(ndjson_reader_t *r);
+/* Bytes held and not yet handed out: complete lines waiting, and the unfinished one. */
 size_t ndjson_reader_pending(const ndjson_reader_t *r);
-
-/* Well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
-bool ndjson_is_valid_utf8(const char *s, size_t len); /* utf8_is_valid (util/utf8.h) */
 
 #endif

@@ -46,11 +46,16 @@ static void stdio_end(stdio_transport_t *t, int reason) {
     if (t->base.events.on_closed) t->base.events.on_closed(t->base.arg, reason);
 }
 
-static bool stdio_on_line(void *arg, const char *line, size_t len) {
-    stdio_transport_t *t = arg;
-    t->base.events.on_line(t->base.arg, line, len);
-    /* The consumer may have closed us (or paused us) from inside on_line. */
-    return t->state == STDIO_OPEN && !t->is_paused;
+/* Hand out the complete lines held until the consumer pauses; a pause keeps the rest for the resume. */
+static void stdio_deliver(stdio_transport_t *t) {
+    view_t line;
+    int rc = 0;
+    /* The consumer may close us (or pause us) from inside on_line. */
+    while (t->state == STDIO_OPEN && !t->is_paused && (rc = ndjson_reader_next(&t->reader, &line)) > 0)
+        t->base.events.on_line(t->base.arg, line.ptr, line.len);
+    if (t->state != STDIO_OPEN) return;
+    ndjson_reader_compact(&t->reader);
+    if (rc < 0) stdio_end(t, rc);
 }
 
 static void stdio_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b) {
@@ -69,9 +74,9 @@ static void stdio_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
             free(b->base);
             return;
         }
-        int rc = ndjson_reader_feed(&t->reader, b->base, (size_t)n, stdio_on_line, t);
+        (void)ndjson_reader_append(&t->reader, b->base, (size_t)n); /* a failure comes out of next, in order */
         free(b->base);
-        if (rc == -EMSGSIZE && t->state == STDIO_OPEN) stdio_end(t, -EMSGSIZE);
+        stdio_deliver(t);
         return;
     }
     free(b->base);
@@ -97,9 +102,8 @@ static void stdio_on_kick(uv_idle_t *idle) {
         return;
     }
     if (t->state != STDIO_OPEN || t->is_paused) return;
-    int rc = ndjson_reader_resume(&t->reader, stdio_on_line, t);
-    if (rc == -EMSGSIZE && t->state == STDIO_OPEN) stdio_end(t, -EMSGSIZE);
-    else stdio_start_reading(t);
+    stdio_deliver(t);
+    stdio_start_reading(t);
 }
 
 static void stdio_on_written(uv_write_t *req, int status) {
@@ -167,7 +171,7 @@ transport_t *stdio_transport_new(uv_loop_t *loop, size_t max_line, const transpo
     t->base.arg = arg;
     t->loop = loop;
     t->state = STDIO_NEW;
-    ndjson_reader_init(&t->reader, max_line);
+    ndjson_reader_init(&t->reader, max_line, 0); /* we stop reading while lines wait: max_line bounds it */
     uv_pipe_init(loop, &t->in, 0);
     uv_pipe_init(loop, &t->out, 0);
     uv_idle_init(loop, &t->kick_idle);

@@ -141,7 +141,7 @@ transport_t *ws_server_expect(ws_server_t *s, const transport_events_t *events, 
     ss->state = WS_SESSION_WAITING;
     ss->limits = s->limits;
     /* One unfinished line, plus finished ones: one read's worth, or the read-ahead of a paused session. */
-    ws_lines_init(&ss->lines, s->limits.max_message, s->limits.max_message + WS_PAUSED_READ_AHEAD + WS_READ_CHUNK);
+    ndjson_reader_init(&ss->lines, s->limits.max_message, s->limits.max_message + WS_PAUSED_READ_AHEAD + WS_READ_CHUNK);
     buf_init(&ss->backlog, 0); /* bounded by max_send_queue in session_send_line */
     uv_timer_init(s->loop, &ss->reconnect_timer);
     uv_timer_init(s->loop, &ss->drain_timer);
@@ -179,7 +179,7 @@ int ws_session_can_attach(const ws_session_t *s) {
 }
 
 bool ws_session_wants_input(const ws_session_t *s) {
-    return !s->is_paused || s->lines.buf.len < WS_PAUSED_READ_AHEAD;
+    return !s->is_paused || ndjson_reader_pending(&s->lines) < WS_PAUSED_READ_AHEAD;
 }
 
 void ws_session_detach(ws_session_t *s) {
@@ -222,7 +222,7 @@ void ws_session_on_dropped(ws_session_t *s, bool is_goodbye) {
     if (s->state != WS_SESSION_OPEN) return;
     s->state = WS_SESSION_AWAY;
     s->was_goodbye = is_goodbye;
-    ws_lines_drop_partial(&s->lines);
+    ndjson_reader_drop_partial(&s->lines);
     log_info("ws_dropped", "session=%.8s goodbye=%d window_ms=%llu", session_id(s), is_goodbye,
              (unsigned long long)s->limits.reconnect_window_ms);
     uv_timer_start(&s->reconnect_timer, session_on_reconnect_timeout, s->limits.reconnect_window_ms, 0);
@@ -250,7 +250,7 @@ void ws_session_end(ws_session_t *s, int reason) {
 }
 
 int ws_session_take_bytes(ws_session_t *s, const char *data, size_t len) {
-    int rc = ws_lines_append(&s->lines, data, len);
+    int rc = ndjson_reader_append(&s->lines, data, len);
     if (rc == 0 && len && s->transport.events.on_bytes) s->transport.events.on_bytes(s->transport.arg, len);
     return rc;
 }
@@ -258,11 +258,12 @@ int ws_session_take_bytes(ws_session_t *s, const char *data, size_t len) {
 void ws_session_drain(ws_session_t *s) {
     view_t line;
     while ((s->state == WS_SESSION_OPEN || s->state == WS_SESSION_AWAY) && !s->is_paused &&
-           ws_lines_next(&s->lines, &line)) {
+           ndjson_reader_next(&s->lines, &line) > 0) {
+        if (line.len == 0) continue; /* an empty line carries nothing; this transport never passed one on */
         if (s->transport.events.on_line) s->transport.events.on_line(s->transport.arg, line.ptr, line.len);
     }
     if (s->state == WS_SESSION_FREED) return;
-    ws_lines_compact(&s->lines);
+    ndjson_reader_compact(&s->lines);
     if (s->conn) ws_conn_update_reading(s->conn);
 }
 
@@ -315,7 +316,7 @@ static void session_close(transport_t *t) {
     if (s->server) server_unlink_session(s->server, s);
     s->state = WS_SESSION_FREED;
     log_info("ws.release", "session=%.8s", session_id(s));
-    ws_lines_free(&s->lines);
+    ndjson_reader_free(&s->lines);
     buf_free(&s->backlog);
     uv_close((uv_handle_t *)&s->reconnect_timer, session_on_handle_closed);
     uv_close((uv_handle_t *)&s->drain_timer, session_on_handle_closed);

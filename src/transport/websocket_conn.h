@@ -9,6 +9,7 @@
 #include <uv.h>
 #include <wslay/wslay.h>
 
+#include "transport/ndjson.h"
 #include "transport/websocket.h"
 #include "transport/websocket_internal.h"
 
@@ -57,7 +58,7 @@ struct ws_session_s {
     ws_limits_t limits;
     char path[WS_SESSION_PATH_MAX];
     unsigned char token_digest[WS_DIGEST_LEN];
-    ws_lines_t lines;
+    ndjson_reader_t lines; /* what the CLI wrote, lines cut anywhere by frames */
     buf_t backlog;         /* lines waiting for a connection: records of [size_t len][bytes] */
     bool is_paused;
     bool was_goodbye;      /* the last connection ended with the CLI's close frame */

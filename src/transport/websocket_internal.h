@@ -1,4 +1,4 @@
-/* Pieces of the WebSocket transport that need no loop: upgrade parsing, keys, tokens, line splitting. */
+/* Pieces of the WebSocket transport that need no loop: upgrade parsing, keys, tokens. */
 #ifndef CWP_TRANSPORT_WEBSOCKET_INTERNAL_H
 #define CWP_TRANSPORT_WEBSOCKET_INTERNAL_H
 #include <llhttp.h>
@@ -71,26 +71,5 @@ void ws_token_digest(const char *token, size_t len, unsigned char out[WS_DIGEST_
 /* Constant time: compares digests, so the token's length leaks nothing either. */
 bool ws_token_matches(const unsigned char expected[WS_DIGEST_LEN], const char *token, size_t len);
 bool ws_host_is_loopback(const char *host);
-
-/* ---- NDJSON lines across frames ---- */
-
-typedef struct {
-    buf_t buf;
-    size_t head;     /* start of the first line not yet handed out */
-    size_t scanned;  /* bytes before this hold no '\n' after head */
-    size_t partial;  /* length of the unfinished last line */
-    size_t max_line;
-} ws_lines_t;
-
-void ws_lines_init(ws_lines_t *l, size_t max_line, size_t max_buffered);
-void ws_lines_free(ws_lines_t *l);
-/* -EMSGSIZE when a line grows past max_line or the buffer past its limit. */
-int ws_lines_append(ws_lines_t *l, const char *data, size_t len);
-/* Next complete non-empty line (without '\n'); valid until the next append or compact. */
-bool ws_lines_next(ws_lines_t *l, view_t *line);
-/* Reclaim the space of lines handed out. */
-void ws_lines_compact(ws_lines_t *l);
-/* Forget an unfinished last line (its sender is gone). */
-void ws_lines_drop_partial(ws_lines_t *l);
 
 #endif

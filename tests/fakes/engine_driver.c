@@ -289,8 +289,7 @@ static void print_sessions(driver_t *d) {
     print_doc(a.doc);
 }
 
-static bool on_command(void *arg, const char *line, size_t len) {
-    driver_t *d = arg;
+static void on_command(driver_t *d, const char *line, size_t len) {
     yyjson_doc *doc = yyjson_read(line, len, 0);
     yyjson_val *cmd = yyjson_doc_get_root(doc);
     const char *name = yyjson_get_str(yyjson_obj_get(cmd, "cmd"));
@@ -312,7 +311,6 @@ static bool on_command(void *arg, const char *line, size_t len) {
         engine_recycle_all(d->eng);
     }
     yyjson_doc_free(doc);
-    return true;
 }
 
 /* ---- main ---- */
@@ -332,7 +330,12 @@ static void on_engine_down(void *arg) {
 
 static void on_stdin(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
     driver_t *d = s->data;
-    if (n > 0) ndjson_reader_feed(&d->reader, b->base, (size_t)n, on_command, d);
+    if (n > 0) {
+        (void)ndjson_reader_append(&d->reader, b->base, (size_t)n);
+        view_t line;
+        while (ndjson_reader_next(&d->reader, &line) > 0) on_command(d, line.ptr, line.len);
+        ndjson_reader_compact(&d->reader);
+    }
     free(b->base);
     if (n < 0) {
         uv_read_stop(s);
@@ -370,7 +373,7 @@ int main(int argc, char **argv) {
     yyjson_mut_obj_add_val(doc, root, "ready", ready);
     print_doc(doc);
 
-    ndjson_reader_init(&d.reader, 0);
+    ndjson_reader_init(&d.reader, 0, 0);
     uv_pipe_init(d.loop, &d.in, 0);
     d.in.data = &d;
     uv_pipe_open(&d.in, 0);

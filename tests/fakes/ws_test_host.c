@@ -15,8 +15,8 @@
 #include <uv.h>
 #include <yyjson.h>
 
+#include "transport/ndjson.h"
 #include "transport/websocket.h"
-#include "transport/websocket_internal.h"
 
 #define MAX_SESSIONS 64
 
@@ -32,7 +32,7 @@ struct host_s {
     uv_loop_t *loop;
     ws_server_t *server;
     uv_pipe_t in;
-    ws_lines_t in_lines;
+    ndjson_reader_t in_lines;
     bool is_echo;
     bool is_quitting;
     bool is_server_closing;
@@ -189,13 +189,13 @@ static void on_stdin_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf) {
         host_quit(h);
         return;
     }
-    if (ws_lines_append(&h->in_lines, buf->base, (size_t)n) != 0) {
+    if (ndjson_reader_append(&h->in_lines, buf->base, (size_t)n) != 0) {
         host_quit(h);
         return;
     }
     view_t line;
-    while (!h->is_quitting && ws_lines_next(&h->in_lines, &line)) host_command(h, line.ptr, line.len);
-    ws_lines_compact(&h->in_lines);
+    while (!h->is_quitting && ndjson_reader_next(&h->in_lines, &line) > 0) host_command(h, line.ptr, line.len);
+    ndjson_reader_compact(&h->in_lines);
 }
 
 static unsigned long long arg_num(int argc, char **argv, int *i) {
@@ -232,12 +232,12 @@ int main(int argc, char **argv) {
     emit(doc);
     for (int i = 0; i < sessions; i++) host_expect(&h);
 
-    ws_lines_init(&h.in_lines, 128u << 20, 129u << 20);
+    ndjson_reader_init(&h.in_lines, 128u << 20, 129u << 20);
     uv_pipe_init(h.loop, &h.in, 0);
     h.in.data = &h;
     if (uv_pipe_open(&h.in, 0) != 0 || uv_read_start((uv_stream_t *)&h.in, on_stdin_alloc, on_stdin_read) != 0)
         return 1;
     uv_run(h.loop, UV_RUN_DEFAULT);
-    ws_lines_free(&h.in_lines);
+    ndjson_reader_free(&h.in_lines);
     return uv_loop_close(h.loop) == 0 ? 0 : 3;
 }

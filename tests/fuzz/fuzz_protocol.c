@@ -21,8 +21,7 @@ static bool on_event(void *arg, yyjson_val *event) {
     return true;
 }
 
-static bool on_line(void *arg, const char *line, size_t len) {
-    ctx_t *c = arg;
+static void on_line(ctx_t *c, const char *line, size_t len) {
     proto_line_t l;
     proto_parse_line(line, len, &l);
     if (l.kind == PROTO_STREAM_EVENT) {
@@ -38,7 +37,6 @@ static bool on_line(void *arg, const char *line, size_t len) {
         }
     }
     proto_line_free(&l);
-    return true;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -50,10 +48,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     ctx_t c = {.ts = turn_stream_new(&o)};
     if (!c.ts) return 0;
     ndjson_reader_t r;
-    ndjson_reader_init(&r, 1 << 20);
+    ndjson_reader_init(&r, 1 << 20, 0);
     for (size_t at = 1; at < size; at += chunk) {
         size_t n = size - at < chunk ? size - at : chunk;
-        if (ndjson_reader_feed(&r, (const char *)data + at, n, on_line, &c) < 0) break;
+        (void)ndjson_reader_append(&r, (const char *)data + at, n);
+        view_t line;
+        int rc;
+        while ((rc = ndjson_reader_next(&r, &line)) > 0) on_line(&c, line.ptr, line.len);
+        ndjson_reader_compact(&r);
+        if (rc < 0) break;
     }
     turn_stream_status_t st;
     yyjson_doc *msg = turn_stream_finish(c.ts, NULL, &st);

@@ -1,7 +1,7 @@
 /*
  * The loopback WebSocket a CLI connects to: the upgrade request (ws_handshake_feed/check, the bearer), then
  * the frames after it through wslay as the server reads them (masking, fragmentation, control frames,
- * close codes), each message's payload split into NDJSON lines across frames (ws_lines) and classified
+ * close codes), each message's payload split into NDJSON lines across frames (ndjson_reader) and classified
  * (proto_parse_line). The first byte chooses how the bytes arrive in reads.
  */
 #include <errno.h>
@@ -11,12 +11,13 @@
 #include <wslay/wslay.h>
 
 #include "engine/protocol.h"
+#include "transport/ndjson.h"
 #include "transport/websocket_internal.h"
 
 typedef struct {
     const uint8_t *data;
     size_t len, at, chunk;
-    ws_lines_t lines;
+    ndjson_reader_t lines;
 } feed_t;
 
 static ssize_t on_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *arg) {
@@ -46,14 +47,14 @@ static void on_message(wslay_event_context_ptr ctx, const struct wslay_event_on_
     (void)ctx;
     feed_t *f = arg;
     if (m->opcode != WSLAY_TEXT_FRAME && m->opcode != WSLAY_BINARY_FRAME) return;
-    if (ws_lines_append(&f->lines, (const char *)m->msg, m->msg_length) != 0) return;
+    if (ndjson_reader_append(&f->lines, (const char *)m->msg, m->msg_length) != 0) return;
     view_t line;
-    while (ws_lines_next(&f->lines, &line)) {
+    while (ndjson_reader_next(&f->lines, &line) > 0) {
         proto_line_t l;
         proto_parse_line(line.ptr, line.len, &l);
         proto_line_free(&l);
     }
-    ws_lines_compact(&f->lines);
+    ndjson_reader_compact(&f->lines);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -78,7 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     /* The rest (or, when the head never completed, everything) is read as client frames. */
     feed_t f = {.data = data, .len = size, .at = st == WS_HS_COMPLETE ? used : 0, .chunk = chunk};
-    ws_lines_init(&f.lines, 1 << 20, 2 << 20);
+    ndjson_reader_init(&f.lines, 1 << 20, 2 << 20);
     struct wslay_event_callbacks cb = {.recv_callback = on_recv, .send_callback = on_send,
                                        .on_msg_recv_callback = on_message};
     wslay_event_context_ptr ctx;
@@ -89,6 +90,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         (void)wslay_event_send(ctx);
         wslay_event_context_free(ctx);
     }
-    ws_lines_free(&f.lines);
+    ndjson_reader_free(&f.lines);
     return 0;
 }

@@ -1,4 +1,5 @@
-/* utf8_scrub: well-formed UTF-8 passes untouched; every other byte becomes '?' and the length stays. */
+/* utf8_is_valid: well-formed UTF-8 only. utf8_scrub: well-formed UTF-8 passes untouched; every other byte
+ * becomes '?' and the length stays. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,16 @@
 #include <cmocka.h>
 
 #include "util/utf8.h"
+
+static void utf8_validation(void **state) {
+    assert_true(utf8_is_valid("plain", 5));
+    assert_true(utf8_is_valid("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80", 14));
+    assert_false(utf8_is_valid("\xC3", 1));             /* truncated */
+    assert_false(utf8_is_valid("\xC0\xAF", 2));         /* overlong */
+    assert_false(utf8_is_valid("\xED\xA0\x80", 3));     /* surrogate */
+    assert_false(utf8_is_valid("\xF4\x90\x80\x80", 4)); /* > U+10FFFF */
+    assert_false(utf8_is_valid("\xFF", 1));
+}
 
 static void expect_scrub(const char *in, size_t len, const char *want, size_t want_replaced) {
     char s[64];
@@ -46,6 +57,7 @@ static void a_nul_inside_the_range_is_kept(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(utf8_validation),
         cmocka_unit_test(valid_text_is_left_alone),
         cmocka_unit_test(stray_and_cut_bytes_become_question_marks),
         cmocka_unit_test(overlongs_surrogates_and_too_high_are_invalid),

@@ -1,4 +1,4 @@
-/* WebSocket transport without a loop: upgrade parsing, accept key, tokens, lines across frames. */
+/* WebSocket transport without a loop: upgrade parsing, accept key, tokens (its lines: test_ndjson.c). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -176,75 +176,6 @@ static void responses_carry_status_and_accept_key(void **state) {
     buf_free(&b);
 }
 
-static int append(ws_lines_t *l, const char *s) { return ws_lines_append(l, s, strlen(s)); }
-
-/* Collect every line the splitter hands out, joined by '|'. */
-static void drain(ws_lines_t *l, char *out, size_t cap) {
-    view_t v;
-    size_t n = strlen(out);
-    while (ws_lines_next(l, &v)) {
-        assert_true(n + v.len + 2 < cap);
-        memcpy(out + n, v.ptr, v.len);
-        n += v.len;
-        out[n++] = '|';
-        out[n] = '\0';
-    }
-    ws_lines_compact(l);
-}
-
-static void lines_split_across_frames_and_several_per_frame(void **state) {
-    ws_lines_t l;
-    char got[256] = "";
-    ws_lines_init(&l, 1024, 4096);
-    assert_int_equal(append(&l, "{\"a\":1}\n{\"b\""), 0);
-    drain(&l, got, sizeof got);
-    assert_string_equal(got, "{\"a\":1}|");
-    assert_int_equal(append(&l, ":2}\n\n{\"c\":3}\n{\"d\":4}\n"), 0);
-    drain(&l, got, sizeof got);
-    assert_string_equal(got, "{\"a\":1}|{\"b\":2}|{\"c\":3}|{\"d\":4}|");
-    assert_int_equal(l.buf.len, 0);
-    /* one byte at a time, as the smallest frames would bring it */
-    const char *text = "{\"e\":5}\n{\"f\":6}\n";
-    for (size_t i = 0; text[i]; i++) {
-        assert_int_equal(ws_lines_append(&l, text + i, 1), 0);
-        drain(&l, got, sizeof got);
-    }
-    assert_string_equal(got, "{\"a\":1}|{\"b\":2}|{\"c\":3}|{\"d\":4}|{\"e\":5}|{\"f\":6}|");
-    ws_lines_free(&l);
-}
-
-static void a_line_longer_than_the_limit_is_refused(void **state) {
-    ws_lines_t l;
-    char got[64] = "";
-    char big[40];
-    memset(big, 'x', sizeof big);
-    ws_lines_init(&l, 100, 4096);
-    for (int i = 0; i < 2; i++) assert_int_equal(ws_lines_append(&l, big, sizeof big), 0);
-    assert_int_equal(ws_lines_append(&l, big, sizeof big), -EMSGSIZE);
-    ws_lines_free(&l);
-    /* A long stream of short lines is fine: only one line is measured. */
-    ws_lines_init(&l, 100, 4096);
-    for (int i = 0; i < 100; i++) {
-        assert_int_equal(append(&l, "{\"k\":1}\n"), 0);
-        got[0] = '\0';
-        drain(&l, got, sizeof got);
-        assert_string_equal(got, "{\"k\":1}|");
-    }
-    ws_lines_free(&l);
-}
-
-static void a_dropped_connection_forgets_only_the_unfinished_line(void **state) {
-    ws_lines_t l;
-    char got[64] = "";
-    ws_lines_init(&l, 1024, 4096);
-    assert_int_equal(append(&l, "{\"a\":1}\n{\"half"), 0);
-    ws_lines_drop_partial(&l);
-    assert_int_equal(append(&l, "{\"b\":2}\n"), 0);
-    drain(&l, got, sizeof got);
-    assert_string_equal(got, "{\"a\":1}|{\"b\":2}|");
-    ws_lines_free(&l);
-}
-
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(accept_key_matches_rfc6455_example),
@@ -257,9 +188,6 @@ int main(void) {
         cmocka_unit_test(random_paths_are_unique_session_paths),
         cmocka_unit_test(only_loopback_hosts_are_allowed),
         cmocka_unit_test(responses_carry_status_and_accept_key),
-        cmocka_unit_test(lines_split_across_frames_and_several_per_frame),
-        cmocka_unit_test(a_line_longer_than_the_limit_is_refused),
-        cmocka_unit_test(a_dropped_connection_forgets_only_the_unfinished_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
