@@ -42,12 +42,14 @@ function post(body, { abortAfterFirstChunk = false } = {}) {
     const data = JSON.stringify(body);
     const req = http.request({ host: url.hostname, port: url.port, method: 'POST', path: '/v1/messages', agent,
       headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } }, (res) => {
+      let text = '';
       res.once('data', () => { if (abortAfterFirstChunk) req.destroy(); });
-      res.on('data', () => {});
-      res.on('end', () => resolve({ status: res.statusCode, ms: performance.now() - t0 }));
-      res.on('close', () => resolve({ status: abortAfterFirstChunk ? 'aborted' : res.statusCode, ms: performance.now() - t0 }));
+      res.on('data', (d) => { if (res.statusCode !== 200 && text.length < 300) text += d; });
+      res.on('end', () => resolve({ status: res.statusCode, ms: performance.now() - t0, text }));
+      res.on('close', () => resolve({ status: abortAfterFirstChunk ? 'aborted' : res.statusCode, ms: performance.now() - t0, text }));
     });
-    req.on('error', () => resolve({ status: abortAfterFirstChunk ? 'aborted' : 'error', ms: performance.now() - t0 }));
+    req.on('error', (e) => resolve({ status: abortAfterFirstChunk ? 'aborted' : 'error', ms: performance.now() - t0,
+      text: e.code || e.message }));
     req.end(data);
   });
 }
@@ -87,6 +89,9 @@ async function phase(name, concurrency, makeRequest) {
     'fds before/after': `${before.fds}/${after.fds}`,
   };
   console.log(JSON.stringify(row));
+  // What each failure was: its status and the start of its body (or the socket error).
+  for (const r of results.filter((x) => x.status !== 200 && x.status !== 429 && x.status !== 'aborted'))
+    console.log(`  failure: ${r.status} after ${r.ms.toFixed(0)} ms: ${String(r.text).slice(0, 200)}`);
   return row;
 }
 

@@ -132,6 +132,7 @@ static void handle_messages(http_exchange_t *ex, void *ctx) {
     turn_request_t turn = {
         .body = yyjson_doc_get_root(req.doc),
         .effort = req.effort,
+        .is_streamed = req.is_stream, /* the stream's own events are all a streaming client gets */
     };
     turn_bridge_options_t opt = {
         .dialect = DIALECT_ANTHROPIC,

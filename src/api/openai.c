@@ -106,6 +106,8 @@ static void handle_chat_completions(http_exchange_t *ex, void *ctx) {
         .body = root,
         .json_schema = call->req.json_schema,
         .effort = call->req.effort,
+        /* JSON mode sends held-back prose from the finished message (openai_stream_finish). */
+        .is_streamed = call->req.is_stream && !is_json_mode,
     };
     turn_bridge_options_t opt = {
         .dialect = DIALECT_OPENAI,

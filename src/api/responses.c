@@ -162,6 +162,8 @@ static void handle_create(http_exchange_t *ex, void *ctx) {
         .body = root,
         .json_schema = call->req.chat.json_schema,
         .effort = call->req.chat.effort,
+        /* The output items keep their own text; JSON mode's prose comes from the finished message. */
+        .is_streamed = call->req.chat.is_stream && !call->req.chat.json_schema,
     };
     turn_bridge_options_t opt = {
         .dialect = DIALECT_OPENAI,

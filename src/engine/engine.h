@@ -62,6 +62,9 @@ typedef struct {
     yyjson_val *body;
     const char *json_schema; /* structured output: a JSON Schema (text), or NULL */
     const char *effort;      /* "low" | "medium" | "high" | NULL */
+    /* The client takes the events as they come and needs no text or thinking in on_done's message: a long
+     * answer is then streamed through, not kept (its message's text blocks may come empty). */
+    bool is_streamed;
 } turn_request_t;
 
 typedef struct {

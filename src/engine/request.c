@@ -173,6 +173,7 @@ int engine_request_init(engine_request_t *r, const turn_request_t *req, const ch
         r->json_schema_text = strdup(req->json_schema);
     }
     r->effort = dup_or_null(req->effort);
+    r->is_streamed = req->is_streamed;
     r->request_id = strdup(req->request_id ? req->request_id : "-");
     r->client = strdup(req->client ? req->client : "");
     r->endpoint = strdup(req->endpoint ? req->endpoint : "");

@@ -37,6 +37,7 @@ typedef struct {
     yyjson_doc *json_schema;  /* parsed, or NULL */
     char *json_schema_text;
     char *effort;
+    bool is_streamed;         /* turn_request_t.is_streamed */
     int64_t thinking_tokens;  /* budget > 0, 0 = thinking off, or ENGINE_THINKING_DEFAULT */
     char *request_id, *client, *endpoint;
     fingerprint_t history;    /* header + messages[0, n-1): what a reusable session must hold */

@@ -87,6 +87,7 @@ static void session_on_timer_closed(uv_handle_t *h) {
 void session_finish_after_exit(session_t *s) {
     if (s->is_finished) return;
     s->is_finished = true;
+    session_drop_held_line(s, true);
     if (s->transcript_path) transcript_remove(s->transcript_path);
     if (s->dir) remove_tree(s->dir);
     if (s->process) process_release(s->process);
@@ -235,6 +236,13 @@ void session_mark_doomed(session_t *s) { s->is_doomed = true; }
 void session_set_paused(session_t *s, bool paused) {
     if (s->is_paused == paused || !s->transport) return;
     s->is_paused = paused;
+    /* The rest of a line's long delta goes out first; the CLI is read again after it (session_io.c). */
+    if (!paused && session_resume_held_line(s)) return;
+    session_pause_reading(s, paused);
+}
+
+void session_pause_reading(session_t *s, bool paused) {
+    if (!s->transport) return;
     transport_set_paused(s->transport, paused);
     /* A slow client is not a silent CLI: the stall clock stops while we are the ones not reading. */
     if (s->phase != SESSION_PHASE_RUNNING) return;
@@ -243,6 +251,8 @@ void session_set_paused(session_t *s, bool paused) {
 }
 
 /* ---- turn output ---- */
+
+static bool session_is_paused(void *arg) { return ((session_t *)arg)->is_paused; }
 
 static bool session_emit(void *arg, yyjson_val *event) {
     session_t *s = arg;
@@ -257,7 +267,8 @@ int session_begin_response(session_t *s, const engine_request_t *req) {
     fingerprint_free(s->conversation);
     turn_stream_options_t o = {.stop_sequences = req->stop_sequences, .stop_count = req->stop_count,
                                .max_tokens = req->max_tokens, .model = req->model, .emit = session_emit, .arg = s,
-                               .has_structured_output = req->json_schema != NULL};
+                               .has_structured_output = req->json_schema != NULL, .is_streamed = req->is_streamed,
+                               .is_paused = session_is_paused};
     s->stream = turn_stream_new(&o);
     s->conversation = fingerprint_dup(req->conversation);
     free(s->error_kind);
@@ -333,7 +344,7 @@ fail:
 /* A big answer's buffers are freed now rather than at the next turn, and the heap is trimmed: glibc keeps
  * freed megabytes otherwise, and one 60 MB answer left a long-lived proxy 300 MB larger. */
 static void session_release_big_answer(session_t *s) {
-    if (turn_stream_kept_bytes(s->stream) < SESSION_BIG_ANSWER_BYTES) return;
+    if (turn_stream_content_bytes(s->stream) < SESSION_BIG_ANSWER_BYTES) return;
     turn_stream_free(s->stream);
     s->stream = NULL;
 #ifdef __GLIBC__
@@ -393,8 +404,10 @@ void session_on_result(session_t *s, yyjson_val *root) {
         return;
     }
     yyjson_val *m = yyjson_doc_get_root(msg);
-    fingerprint_add_message(s->conversation, "assistant", yyjson_obj_get(m, "content"));
-    s->has_held = fingerprint_peek(s->conversation, &s->held) == 0;
+    /* A long streamed answer was not kept: the session cannot tell what the client holds now. */
+    s->has_held = turn_stream_kept_all(s->stream) &&
+                  fingerprint_add_message(s->conversation, "assistant", yyjson_obj_get(m, "content")) == 0 &&
+                  fingerprint_peek(s->conversation, &s->held) == 0;
     session_mark_used(s);
     session_set_timer(s, TIMER_IDLE, (uint64_t)s->env.cfg->session_timeout_ms);
     bool was_attached;

@@ -71,6 +71,10 @@ struct session_s {
         char *error_text;
         bool has_error;
     } rewind;
+    /* A stream_event line whose long delta the turn stream still sends in pieces (turn.h): kept until the
+     * last piece is out, the CLI not read meanwhile; the rest goes out from the loop (kick). */
+    yyjson_doc *held_line;
+    struct session_kick_s *kick;
     /* client tools */
     bool resumes_tool_turn;  /* seeded with tool results: the first turn sends no user line */
     bool is_split_turn;      /* this CLI turn was split into several responses at client tool calls */
@@ -140,6 +144,13 @@ int session_send_thinking(session_t *s, int64_t thinking_tokens);
 int session_relist_tools(session_t *s);
 /* session_io.c: give the CLI the turn's model (set_model) when it is not the one it runs. 0 or negative. */
 int session_send_model(session_t *s, const char *model);
+/* session.c: stop (or start again) reading the CLI, and its stall clock with it. */
+void session_pause_reading(session_t *s, bool paused);
+/* session_io.c: the consumer is ready again: if a line is held, its rest goes out from the loop (and the
+ * CLI is read again after it). Returns false when no line is held. */
+bool session_resume_held_line(session_t *s);
+/* session_io.c: forget the held line; is_final: the session ends (its loop handle closes too). */
+void session_drop_held_line(session_t *s, bool is_final);
 /* session_io.c: spawn the process with its transport. Returns 0 or a negative uv error. */
 int session_start_process(session_t *s, const char *resume_id);
 

@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h> /* malloc_trim */
+#endif
 
 #include "engine/protocol.h"
 #include "engine/session_internal.h"
@@ -138,9 +141,73 @@ static bool is_delivering(const session_t *s) {
     return s->has_sink && s->stream && s->phase != SESSION_PHASE_DRAINING && s->phase != SESSION_PHASE_REWINDING;
 }
 
-static void on_stream_event(session_t *s, yyjson_val *root) {
+/* ---- a line whose long delta goes out in pieces ---- */
+
+typedef struct session_kick_s {
+    uv_idle_t idle;
+    session_t *s; /* NULL once the session ended: the handle just closes */
+} session_kick_t;
+
+static void on_kick_closed(uv_handle_t *h) { free(h->data); }
+
+void session_drop_held_line(session_t *s, bool is_final) {
+    yyjson_doc_free(s->held_line);
+    s->held_line = NULL;
+    if (!is_final || !s->kick) return;
+    s->kick->s = NULL;
+    uv_close((uv_handle_t *)&s->kick->idle, on_kick_closed);
+    s->kick = NULL;
+}
+
+/* The rest of the held line's delta, from the loop (never from inside the consumer's own callbacks). */
+static void session_on_kick(uv_idle_t *idle) {
+    session_kick_t *k = idle->data;
+    uv_idle_stop(idle);
+    session_t *s = k->s;
+    if (!s || !s->held_line) return;
+    if (s->phase == SESSION_PHASE_CLOSING) {
+        session_drop_held_line(s, false);
+        return;
+    }
+    if (s->is_paused) return; /* congested again meanwhile: its next drain resumes */
+    turn_stream_status_t st = s->has_sink && s->stream ? turn_stream_resume(s->stream) : TURN_STREAM_GONE;
+    if (st == TURN_STREAM_OK && turn_stream_has_pending(s->stream)) return; /* paused after a piece */
+    session_drop_held_line(s, false);
+    if (!s->is_paused) session_pause_reading(s, false);
+    on_turn_status(s, st);
+}
+
+bool session_resume_held_line(session_t *s) {
+    if (!s->held_line || !s->kick) return false;
+    uv_idle_start(&s->kick->idle, session_on_kick);
+    return true;
+}
+
+/* The stream stopped between two pieces of l's delta: keep l (the rest is in it), read no more lines. */
+static int hold_line(session_t *s, proto_line_t *l) {
+    if (!s->kick) {
+        s->kick = calloc(1, sizeof *s->kick);
+        if (!s->kick) return -ENOMEM;
+        uv_idle_init(s->env.loop, &s->kick->idle);
+        s->kick->idle.data = s->kick;
+        s->kick->s = s;
+    }
+    s->held_line = l->doc;
+    l->doc = NULL;
+    l->root = NULL;
+    session_pause_reading(s, true);
+    return 0;
+}
+
+static void on_stream_event(session_t *s, proto_line_t *l) {
     if (!is_delivering(s)) return;
-    on_turn_status(s, turn_stream_feed(s->stream, yyjson_obj_get(root, "event")));
+    turn_stream_status_t st = turn_stream_feed(s->stream, yyjson_obj_get(l->root, "event"));
+    if (st == TURN_STREAM_OK && turn_stream_has_pending(s->stream)) {
+        if (hold_line(s, l) == 0) return; /* on_turn_status once the last piece is out */
+        session_fail(s, ENGINE_ERR_CLI_FAILED, "out of memory");
+        return;
+    }
+    on_turn_status(s, st);
 }
 
 /* A synthetic assistant message carries an upstream error; the result line that follows ends the turn.
@@ -228,7 +295,7 @@ static void session_on_line(void *arg, const char *line, size_t len) {
     if (s->phase == SESSION_PHASE_RUNNING && !s->is_paused)
         session_set_timer(s, TIMER_STALL, (uint64_t)s->env.cfg->stall_timeout_ms);
     switch (l.kind) {
-    case PROTO_STREAM_EVENT: on_stream_event(s, l.root); break;
+    case PROTO_STREAM_EVENT: on_stream_event(s, &l); break;
     case PROTO_ASSISTANT: on_assistant(s, l.root); break;
     case PROTO_RESULT: session_on_result(s, l.root); break;
     case PROTO_CONTROL_REQUEST: on_control_request(s, &l); break;
@@ -243,6 +310,11 @@ static void session_on_line(void *arg, const char *line, size_t len) {
     default: break; /* user echoes, keep_alive, types we don't know */
     }
     proto_line_free(&l);
+    /* glibc keeps freed megabytes below its (raised) trim threshold: a few huge lines (a long answer, its
+     * assistant and result lines) would leave a long-lived proxy that much larger. */
+#ifdef __GLIBC__
+    if (len >= SESSION_BIG_ANSWER_BYTES) malloc_trim(0);
+#endif
 }
 
 static void session_on_open(void *arg) {

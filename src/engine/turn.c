@@ -51,7 +51,7 @@ static bool emit_val(turn_stream_t *ts, yyjson_val *event) {
 }
 
 /* Emit an event we built; takes doc. */
-static bool emit_built(turn_stream_t *ts, yyjson_mut_doc *doc) {
+bool turn__emit_built(turn_stream_t *ts, yyjson_mut_doc *doc) {
     yyjson_doc *d = doc ? yyjson_mut_doc_imut_copy(doc, NULL) : NULL;
     yyjson_mut_doc_free(doc);
     if (!d) {
@@ -64,6 +64,7 @@ static bool emit_built(turn_stream_t *ts, yyjson_mut_doc *doc) {
 }
 
 static int keep_content(turn_stream_t *ts, buf_t *b, const char *s, size_t n) {
+    ts->seen_bytes += n;
     if (ts->content_bytes + n > TURN_MAX_CONTENT_BYTES || buf_append(b, s, n) != 0) {
         ts->is_failed = true;
         return -1;
@@ -72,7 +73,31 @@ static int keep_content(turn_stream_t *ts, buf_t *b, const char *s, size_t n) {
     return 0;
 }
 
-static void cut(turn_stream_t *ts, const char *reason, const char *sequence) {
+/* A streamed turn's text past TURN_STREAMED_KEEP_BYTES: what was kept goes, nothing more is kept. */
+static void give_up_text(turn_stream_t *ts) {
+    ts->is_text_given_up = true;
+    for (size_t i = 0; i < ts->block_count; i++) {
+        block_t *b = &ts->blocks[i];
+        if (b->kind != BLOCK_TEXT && b->kind != BLOCK_THINKING) continue;
+        ts->content_bytes -= b->text.len;
+        buf_free(&b->text);
+    }
+    ts->kept_text_bytes = 0;
+}
+
+/* Text or thinking the client got, into b->text for the final message (a streamed turn keeps only so much). */
+static int keep_text(turn_stream_t *ts, block_t *b, const char *s, size_t n) {
+    if (ts->is_streamed && !ts->is_text_given_up && ts->kept_text_bytes + n > TURN_STREAMED_KEEP_BYTES) give_up_text(ts);
+    if (ts->is_text_given_up) {
+        ts->seen_bytes += n;
+        return 0;
+    }
+    if (keep_content(ts, &b->text, s, n) != 0) return -1;
+    ts->kept_text_bytes += n;
+    return 0;
+}
+
+void turn__cut(turn_stream_t *ts, const char *reason, const char *sequence) {
     ts->is_cut = true;
     set_str(&ts->stop_reason, reason);
     set_str(&ts->stop_sequence, sequence);
@@ -94,6 +119,8 @@ turn_stream_t *turn_stream_new(const turn_stream_options_t *opts) {
     }
     ts->max_tokens = opts->max_tokens;
     ts->has_structured_output = opts->has_structured_output;
+    ts->is_streamed = opts->is_streamed;
+    ts->is_paused = opts->is_paused;
     /* A max_tokens too big to count in characters is no limit (and must not overflow into a small one). */
     ts->budget_chars = opts->max_tokens > 0 && opts->max_tokens <= INT64_MAX / TURN_CHARS_PER_TOKEN
                            ? opts->max_tokens * TURN_CHARS_PER_TOKEN : -1;
@@ -131,6 +158,8 @@ void turn_stream_free(turn_stream_t *ts) {
 
 bool turn_stream_has_started(const turn_stream_t *ts) { return ts->is_started; }
 size_t turn_stream_kept_bytes(const turn_stream_t *ts) { return ts ? ts->content_bytes : 0; }
+size_t turn_stream_content_bytes(const turn_stream_t *ts) { return ts ? ts->seen_bytes : 0; }
+bool turn_stream_kept_all(const turn_stream_t *ts) { return !ts->is_text_given_up; }
 bool turn_stream_is_cut(const turn_stream_t *ts) { return ts->is_cut; }
 bool turn_stream_at_message_end(const turn_stream_t *ts) { return ts->is_started && !ts->is_message_open; }
 const char *turn_stream_stop_reason(const turn_stream_t *ts) { return ts->stop_reason; }
@@ -159,7 +188,7 @@ static bool start_message(turn_stream_t *ts, yyjson_val *message) {
     if (!doc) return false;
     yyjson_mut_val *m = yyjson_mut_val_mut_copy(doc, ts->msg);
     turn__put_start_message(doc, root, m);
-    return emit_built(ts, doc);
+    return turn__emit_built(ts, doc);
 }
 
 /* ---- blocks ---- */
@@ -205,7 +234,7 @@ static turn_stream_status_t on_block_start(turn_stream_t *ts, yyjson_val *event)
     ts->index_map[up] = -1;
     if (is_internal_block(ts, cb, type)) return turn__status(ts);
     if (ts->budget_chars >= 0 && ts->out_chars >= ts->budget_chars) {
-        cut(ts, "max_tokens", NULL);
+        turn__cut(ts, "max_tokens", NULL);
         return turn__status(ts);
     }
     if (ts->block_count == ts->block_cap) {
@@ -238,10 +267,31 @@ static turn_stream_status_t on_block_start(turn_stream_t *ts, yyjson_val *event)
     return turn__status(ts);
 }
 
+/* A long delta with only max_tokens to watch: nothing is held back, so it goes out in pieces from the
+ * event itself (no copy of it), cut where the budget ends. */
+static turn_stream_status_t release_long(turn_stream_t *ts, block_t *b, int index, const char *t, size_t n) {
+    size_t send = n;
+    const char *reason = NULL;
+    size_t chars = utf8_chars(t, n);
+    if (ts->budget_chars >= 0 && ts->out_chars + (int64_t)chars > ts->budget_chars) {
+        send = utf8_prefix(t, n, ts->budget_chars - ts->out_chars);
+        chars = utf8_chars(t, send);
+        reason = "max_tokens";
+    }
+    ts->out_chars += (int64_t)chars;
+    if (keep_text(ts, b, t, send) != 0) return TURN_STREAM_FAILED;
+    if (send == 0) {
+        turn__cut(ts, reason, NULL);
+        return turn__status(ts);
+    }
+    return turn__send_pieces(ts, index, false, t, send, reason, NULL);
+}
+
 /* Send what may go of a text block's held text plus t (in event, when given, else in an event we make);
  * cut at the first stop sequence or where the token budget runs out. */
 static turn_stream_status_t text_release(turn_stream_t *ts, block_t *b, int index, yyjson_val *event,
                                          const char *t, size_t n, bool is_final) {
+    if (!ts->stop_count && !b->hold.len && n > TURN_MAX_DELTA_BYTES) return release_long(ts, b, index, t, n);
     if (buf_append(&b->hold, t, n) != 0) return ts->is_failed = true, TURN_STREAM_FAILED;
     const char *hold = b->hold.data ? b->hold.data : "";
     size_t send = b->hold.len;
@@ -268,8 +318,17 @@ static turn_stream_status_t text_release(turn_stream_t *ts, block_t *b, int inde
         matched = NULL;
     }
     ts->out_chars += (int64_t)chars;
+    if (send > TURN_MAX_DELTA_BYTES) {
+        if (keep_text(ts, b, hold, send) != 0) return TURN_STREAM_FAILED;
+        buf_reset(&ts->scratch);
+        if (buf_append(&ts->scratch, hold, send) != 0) return ts->is_failed = true, TURN_STREAM_FAILED;
+        buf_consume(&b->hold, send);
+        if (reason) buf_reset(&b->hold);
+        /* Pieces; the cut, if any, once the last one is out. */
+        return turn__send_pieces(ts, index, false, ts->scratch.data, send, reason, matched);
+    }
     if (send > 0) {
-        if (keep_content(ts, &b->text, hold, send) != 0) return TURN_STREAM_FAILED;
+        if (keep_text(ts, b, hold, send) != 0) return TURN_STREAM_FAILED;
         buf_reset(&ts->scratch);
         if (buf_append(&ts->scratch, hold, send) != 0) return ts->is_failed = true, TURN_STREAM_FAILED;
         buf_consume(&b->hold, send);
@@ -285,12 +344,12 @@ static turn_stream_status_t text_release(turn_stream_t *ts, block_t *b, int inde
             yyjson_mut_obj_add_str(doc, d, "type", "text_delta");
             yyjson_mut_obj_add_strncpy(doc, d, "text", ts->scratch.data, send);
             yyjson_mut_obj_add_val(doc, root, "delta", d);
-            emit_built(ts, doc);
+            turn__emit_built(ts, doc);
         }
     }
     if (reason) {
         buf_reset(&b->hold);
-        cut(ts, reason, matched);
+        turn__cut(ts, reason, matched);
     }
     return turn__status(ts);
 }
@@ -305,7 +364,10 @@ static turn_stream_status_t on_block_delta(turn_stream_t *ts, yyjson_val *event)
         yyjson_val *text = yyjson_obj_get(delta, "text");
         if (!yyjson_is_str(text)) return turn__status(ts);
         if (!ts->stop_count && ts->budget_chars < 0) {
-            if (keep_content(ts, &b->text, yyjson_get_str(text), yyjson_get_len(text)) != 0) return TURN_STREAM_FAILED;
+            const char *t = yyjson_get_str(text);
+            size_t n = yyjson_get_len(text);
+            if (keep_text(ts, b, t, n) != 0) return TURN_STREAM_FAILED;
+            if (n > TURN_MAX_DELTA_BYTES) return turn__send_pieces(ts, index, false, t, n, NULL, NULL);
             emit_val(ts, event);
             return turn__status(ts);
         }
@@ -316,15 +378,16 @@ static turn_stream_status_t on_block_delta(turn_stream_t *ts, yyjson_val *event)
         size_t n = yyjson_get_len(pj);
         int64_t chars = (int64_t)utf8_chars(yyjson_get_str(pj) ? yyjson_get_str(pj) : "", n);
         if (ts->budget_chars >= 0 && ts->out_chars + chars > ts->budget_chars) {
-            cut(ts, "max_tokens", NULL); /* half a JSON document is of no use: stop before it */
+            turn__cut(ts, "max_tokens", NULL); /* half a JSON document is of no use: stop before it */
             return turn__status(ts);
         }
         ts->out_chars += chars;
         if (n && keep_content(ts, &b->extra, yyjson_get_str(pj), n) != 0) return TURN_STREAM_FAILED;
     } else if (!strcmp(type, "thinking_delta")) {
         yyjson_val *th = yyjson_obj_get(delta, "thinking");
-        if (yyjson_get_len(th) && keep_content(ts, &b->text, yyjson_get_str(th), yyjson_get_len(th)) != 0)
-            return TURN_STREAM_FAILED;
+        size_t n = yyjson_get_len(th);
+        if (n && keep_text(ts, b, yyjson_get_str(th), n) != 0) return TURN_STREAM_FAILED;
+        if (n > TURN_MAX_DELTA_BYTES) return turn__send_pieces(ts, index, true, yyjson_get_str(th), n, NULL, NULL);
     } else if (!strcmp(type, "signature_delta")) {
         yyjson_val *sig = yyjson_obj_get(delta, "signature");
         if (yyjson_get_len(sig) && keep_content(ts, &b->extra, yyjson_get_str(sig), yyjson_get_len(sig)) != 0)
@@ -339,7 +402,7 @@ static bool emit_block_stop(turn_stream_t *ts, int index) {
     yyjson_mut_doc *doc = turn__event_doc("content_block_stop", &root);
     if (!doc) return ts->is_failed = true, false;
     yyjson_mut_obj_add_int(doc, root, "index", index);
-    return emit_built(ts, doc);
+    return turn__emit_built(ts, doc);
 }
 
 static turn_stream_status_t on_block_stop(turn_stream_t *ts, yyjson_val *event) {
@@ -384,6 +447,7 @@ static void on_message_delta(turn_stream_t *ts, yyjson_val *event) {
 }
 
 turn_stream_status_t turn_stream_feed(turn_stream_t *ts, yyjson_val *event) {
+    turn__flush_pieces(ts); /* only if the caller did not wait for turn_stream_resume */
     if (ts->is_cut || ts->is_gone || ts->is_failed || ts->is_finished) return turn__status(ts);
     const char *type = yyjson_get_str(yyjson_obj_get(event, "type"));
     if (!type) return turn__status(ts);
@@ -456,6 +520,8 @@ yyjson_doc *turn_stream_finish(turn_stream_t *ts, yyjson_val *result_usage, turn
         *status = turn__status(ts);
         return NULL;
     }
+    turn__flush_pieces(ts);
+    if (ts->is_failed) goto out;
     ts->is_finished = true;
     if (!ts->is_started && !start_message(ts, NULL)) goto out;
     /* Close what is open (a cut block, or a stream that ended early); held text goes first. */
@@ -487,10 +553,10 @@ yyjson_doc *turn_stream_finish(turn_stream_t *ts, yyjson_val *result_usage, turn
     yyjson_mut_val *u = yyjson_mut_obj(doc);
     yyjson_mut_obj_add_int(doc, u, "output_tokens", output_tokens);
     yyjson_mut_obj_add_val(doc, root, "usage", u);
-    emit_built(ts, doc);
+    turn__emit_built(ts, doc);
     doc = turn__event_doc("message_stop", &root);
     if (!doc) goto oom;
-    emit_built(ts, doc);
+    turn__emit_built(ts, doc);
 
     /* The assembled message. */
     yyjson_mut_doc *md = ts->msg_doc;

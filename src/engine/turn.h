@@ -13,7 +13,14 @@
  *   input JSON (thinking is the CLI's own choice, so it does not use the client's budget); the text is
  *   cut where the estimate reaches max_tokens;
  * - message_delta / message_stop are ours, sent by turn_stream_finish with the final stop_reason and
- *   output_tokens (the CLI's result usage, or the estimate when we cut).
+ *   output_tokens (the CLI's result usage, or the estimate when we cut);
+ * - a text or thinking delta longer than TURN_MAX_DELTA_BYTES goes out as several deltas of at most that
+ *   (cut between characters), so no single client event is huge. Between two pieces the stream stops when
+ *   the consumer is paused (options.is_paused): the rest is pending (turn_stream_has_pending) and goes
+ *   out with turn_stream_resume, so a slow client holds at most one piece in its socket queue;
+ * - a streamed turn (options.is_streamed) keeps its text and thinking for the final message only up to
+ *   TURN_STREAMED_KEEP_BYTES: past that it is given up (the message then carries none, and
+ *   turn_stream_kept_all says so) and the rest is streamed through without being kept.
  *
  * Pure (no loop, no I/O): events go to emit(), synchronously. emit() returns false when the consumer
  * went away; the stream then stops emitting (TURN_STREAM_GONE).
@@ -28,6 +35,9 @@
 #define TURN_MAX_STOP_SEQUENCES 16
 #define TURN_MAX_STOP_SEQUENCE_LEN 1024
 #define TURN_MAX_CONTENT_BYTES ((size_t)64 << 20) /* text + tool input kept for the final message */
+#define TURN_MAX_DELTA_BYTES ((size_t)1 << 20)     /* text or thinking in one client event (far below the
+                                                    * HTTP server's 8 MB write limit, even JSON-escaped) */
+#define TURN_STREAMED_KEEP_BYTES ((size_t)4 << 20) /* text + thinking a streamed turn keeps for its message */
 #define TURN_CHARS_PER_TOKEN 4
 #define TURN_STRUCTURED_TOOL "StructuredOutput" /* the CLI's tool for --json-schema answers */
 
@@ -48,15 +58,27 @@ typedef struct {
     /* A json_schema turn: the CLI's StructuredOutput tool_use is the answer, so it is passed on (under
      * TURN_STRUCTURED_TOOL) instead of dropped with the CLI's other tools. */
     bool has_structured_output;
+    /* The consumer took every delta as it came and needs no text or thinking in the final message (it still
+     * gets them up to TURN_STREAMED_KEEP_BYTES, for the conversation's fingerprint). */
+    bool is_streamed;
     bool (*emit)(void *arg, yyjson_val *event);
+    /* Optional: true when the consumer wants no more events for now (back-pressure): a delta being sent in
+     * pieces stops there until turn_stream_resume. */
+    bool (*is_paused)(void *arg);
     void *arg;
 } turn_stream_options_t;
 
 turn_stream_t *turn_stream_new(const turn_stream_options_t *opts);
 void turn_stream_free(turn_stream_t *ts);
 
-/* One CLI stream event (the "event" of a stream_event line). It may be modified in place. */
+/* One CLI stream event (the "event" of a stream_event line). It may be modified in place. When it returns
+ * with turn_stream_has_pending, part of the event's text is still to go: the caller keeps the event's
+ * document alive and feeds nothing more until turn_stream_resume has sent the rest. */
 turn_stream_status_t turn_stream_feed(turn_stream_t *ts, yyjson_val *event);
+/* The rest of a delta cut in pieces, once the consumer is ready again (may stop again when it pauses).
+ * The status is the one the feed would have returned (CUT when a cut waited for the last piece). */
+turn_stream_status_t turn_stream_resume(turn_stream_t *ts);
+bool turn_stream_has_pending(const turn_stream_t *ts);
 
 /*
  * One assistant line's message (parent_tool_use_id null). A message that came as stream events is
@@ -81,5 +103,9 @@ const char *turn_stream_stop_reason(const turn_stream_t *ts); /* NULL until know
 int64_t turn_stream_output_estimate(const turn_stream_t *ts);
 /* Bytes of text and tool input kept for the final message (at most TURN_MAX_CONTENT_BYTES). */
 size_t turn_stream_kept_bytes(const turn_stream_t *ts);
+/* Bytes of text, thinking and tool input the turn carried, kept or streamed through. */
+size_t turn_stream_content_bytes(const turn_stream_t *ts);
+/* The final message holds all the text the client got (false once a streamed turn gave its text up). */
+bool turn_stream_kept_all(const turn_stream_t *ts);
 
 #endif

@@ -18,6 +18,15 @@ typedef struct {
     yyjson_mut_val *obj; /* the block in msg_doc, from its content_block_start */
 } block_t;
 
+/* A text or thinking delta going out in pieces (turn_pieces.c). */
+typedef struct {
+    const char *rest;  /* what is still to send: in the event the caller keeps, or in turn_stream's scratch */
+    size_t rest_len;
+    int index;         /* the client block */
+    bool is_thinking;
+    const char *cut_reason, *cut_sequence; /* a cut to make once the last piece is out (static / ts->stops) */
+} pieces_t;
+
 /* Usage of the messages the CLI gave whole (its result line does not count them). */
 typedef struct {
     int64_t input_tokens, output_tokens, cache_creation_input_tokens, cache_read_input_tokens;
@@ -29,6 +38,8 @@ struct turn_stream_s {
     size_t stop_count, stop_max_len;
     int64_t max_tokens;
     bool has_structured_output;
+    bool is_streamed;
+    bool (*is_paused)(void *arg);
     int64_t budget_chars; /* < 0: no limit */
     int64_t out_chars;
     char *model;
@@ -41,7 +52,12 @@ struct turn_stream_s {
     size_t map_len;
     block_t *blocks;
     size_t block_count, block_cap;
-    size_t content_bytes;
+    size_t content_bytes;      /* kept for the final message */
+    size_t kept_text_bytes;    /* of which text and thinking */
+    size_t seen_bytes;         /* carried, kept or not */
+    bool is_text_given_up;     /* a streamed turn's text and thinking are no longer kept */
+    bool is_replaying;         /* turn_stream_feed_message runs: its events are ours, freed at once */
+    pieces_t pieces;
     char *stop_reason, *stop_sequence;
     int64_t delta_output_tokens;
     yyjson_mut_doc *msg_doc;
@@ -52,6 +68,17 @@ struct turn_stream_s {
     char *whole_id;    /* the latest message fed whole by turn_stream_feed_message */
     turn_usage_t whole_usage;
 };
+
+/* turn.c: emit an event we built (takes doc); make a cut. */
+bool turn__emit_built(turn_stream_t *ts, yyjson_mut_doc *doc);
+void turn__cut(turn_stream_t *ts, const char *reason, const char *sequence);
+/* turn_pieces.c: send s[0, n) as the text (or thinking) deltas of client block index, in pieces of at most
+ * TURN_MAX_DELTA_BYTES; then cut (cut_reason, may be NULL). Stops between pieces when the consumer pauses
+ * (s must then stay valid until the rest is sent: see turn_stream_has_pending). */
+turn_stream_status_t turn__send_pieces(turn_stream_t *ts, int index, bool is_thinking, const char *s, size_t n,
+                                       const char *cut_reason, const char *cut_sequence);
+/* Send what is pending without stopping (before anything else happens to the stream). */
+void turn__flush_pieces(turn_stream_t *ts);
 
 static inline turn_stream_status_t turn__status(const turn_stream_t *ts) {
     if (ts->is_failed) return TURN_STREAM_FAILED;

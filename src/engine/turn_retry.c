@@ -118,7 +118,7 @@ static bool continues_open_block(const turn_stream_t *ts, yyjson_val *block, con
                                  size_t *skip) {
     size_t i = ts->block_count;
     while (i > 0 && !ts->blocks[i - 1].is_open) i--;
-    if (i == 0 || !type) return false;
+    if (i == 0 || !type || ts->is_text_given_up) return false; /* what the client got is no longer known */
     const block_t *b = &ts->blocks[i - 1];
     yyjson_val *v;
     if (b->kind == BLOCK_TEXT && !strcmp(type, "text")) v = yyjson_obj_get(block, "text");
@@ -197,7 +197,18 @@ static turn_stream_status_t feed_message_end(turn_stream_t *ts, yyjson_val *mess
     return doc ? feed_built(ts, doc) : out_of_memory(ts);
 }
 
+static turn_stream_status_t feed_message(turn_stream_t *ts, yyjson_val *message);
+
+/* The events fed here are built and freed at once, so a long delta's pieces all go now. */
 turn_stream_status_t turn_stream_feed_message(turn_stream_t *ts, yyjson_val *message) {
+    turn__flush_pieces(ts);
+    ts->is_replaying = true;
+    turn_stream_status_t st = feed_message(ts, message);
+    ts->is_replaying = false;
+    return st;
+}
+
+static turn_stream_status_t feed_message(turn_stream_t *ts, yyjson_val *message) {
     if (ts->is_cut || ts->is_gone || ts->is_failed || ts->is_finished) return turn__status(ts);
     const char *id = yyjson_get_str(yyjson_obj_get(message, "id"));
     yyjson_val *content = yyjson_obj_get(message, "content");

@@ -22,7 +22,11 @@ typedef struct {
 
 static burst_t bursts[LOG_BURST_SLOTS];
 
+static void real_clock(struct timespec *out) { clock_gettime(CLOCK_REALTIME, out); }
+static void (*clock_now)(struct timespec *out) = real_clock;
+
 void log_set_level(log_level_t level) { min_level = level; }
+void log_set_clock(void (*now)(struct timespec *out)) { clock_now = now ? now : real_clock; }
 
 /* One event, one line: a value that carries CR, LF or another control byte (a client's model name, a
  * child's output) must not start a line of its own that reads like another event. Escaped, not dropped. */
@@ -83,7 +87,7 @@ void log_event(log_level_t level, const char *event, const char *fmt, ...) {
     static const char *names[] = {"debug", "info", "warn", "error"};
     if (level < min_level) return;
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    clock_now(&ts);
     struct tm tm;
     gmtime_r(&ts.tv_sec, &tm);
     char when[32];

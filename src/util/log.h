@@ -4,7 +4,12 @@
 
 typedef enum { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR } log_level_t;
 
+struct timespec;
+
 void log_set_level(log_level_t level);
+/* Where the time of each line comes from: clock_gettime(CLOCK_REALTIME) unless a test gives its own
+ * (NULL: back to it). The flood limit counts lines per second of this clock. */
+void log_set_clock(void (*now)(struct timespec *out));
 /* fmt holds the key=value pairs; values with spaces should be quoted by the caller (%s="..."). */
 void log_event(log_level_t level, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

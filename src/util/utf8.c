@@ -57,3 +57,12 @@ char *utf8_json_write(const yyjson_mut_doc *doc, size_t *len) {
     if (json) utf8_scrub(json, *len);
     return json;
 }
+
+size_t utf8_piece_len(const char *s, size_t len, size_t max) {
+    if (len <= max) return len;
+    const unsigned char *p = (const unsigned char *)s;
+    /* A character is at most 4 bytes: its lead byte is at most 3 back from a continuation byte. */
+    for (size_t at = max; at > 0 && max - at < 4; at--)
+        if ((p[at] & 0xc0) != 0x80) return at;
+    return max;
+}

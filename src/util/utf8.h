@@ -15,5 +15,9 @@ bool utf8_is_valid(const char *s, size_t len);
  * UTF-8 (a client's header, a child's output, a message cut to a fixed size mid-character) is written as
  * it is and scrubbed: those bytes are all >= 0x80, so no JSON syntax is touched. */
 char *utf8_json_write(const yyjson_mut_doc *doc, size_t *len);
+/* How many bytes of s[0, len) go in a piece of at most max bytes without cutting a character in two: len
+ * when it all fits, else the last character boundary at or before max (max itself when the bytes there are
+ * no UTF-8: no lead byte within 3 before it). With max >= 4, never 0 for len > 0. */
+size_t utf8_piece_len(const char *s, size_t len, size_t max);
 
 #endif

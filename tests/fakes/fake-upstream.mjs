@@ -85,10 +85,14 @@ function plan(body) {
   const get = (name) => directives.find((d) => d.name === name);
   const delayMs = Number(get('slow')?.arg || 0);
 
+  // [[error:STATUS(:message)]] answers with that error, marked x-should-retry: false so the CLI gives up at
+  // once; with [[retry_after:S]] too, the CLI may retry it (no x-should-retry) and is told to wait S seconds.
   const err = get('error');
   if (err) {
     const [status, ...rest] = err.arg.split(':');
-    return { error: { status: Number(status) || 500, message: rest.join(':') || null } };
+    const retry = get('retry_after');
+    return { error: { status: Number(status) || 500, message: rest.join(':') || null,
+      retryAfter: retry ? retry.arg : null } };
   }
 
   const blocks = [];
@@ -146,10 +150,12 @@ const ERROR_TYPES = {
   413: 'request_too_large', 429: 'rate_limit_error', 500: 'api_error', 529: 'overloaded_error',
 };
 
-function sendError(res, status, message, body, extraHeaders = {}) {
+function sendError(res, status, message, body, extraHeaders = {}, retryAfter = null) {
   const type = ERROR_TYPES[status] || 'api_error';
-  const headers = { 'content-type': 'application/json', 'x-should-retry': 'false', 'request-id': newId('req'), ...extraHeaders };
-  if (status === 429) headers['retry-after'] = '7';
+  const headers = { 'content-type': 'application/json', 'request-id': newId('req'), ...extraHeaders };
+  if (retryAfter === null) headers['x-should-retry'] = 'false';
+  if (retryAfter !== null) headers['retry-after'] = retryAfter;
+  else if (status === 429) headers['retry-after'] = '7';
   const msg = message || (status === 404 ? `model: ${body?.model}` : `fake upstream ${type}`);
   res.writeHead(status, headers);
   res.end(JSON.stringify({ type: 'error', error: { type, message: msg } }));
@@ -271,7 +277,7 @@ export async function startFakeUpstream({ port = 0 } = {}) {
         return sendError(res, status, null, body, unified);
       }
       const p = plan(body);
-      if (p.error) return sendError(res, p.error.status, p.error.message, body);
+      if (p.error) return sendError(res, p.error.status, p.error.message, body, {}, p.error.retryAfter);
       // The CLI retries a failed stream once without streaming; that attempt fails the same way.
       if (p.failAfter && !body.stream && !p.isRetryOk) {
         return p.failMode === 'drop' ? req.socket.destroy() : sendError(res, 529, 'fake upstream overloaded mid-stream', body);

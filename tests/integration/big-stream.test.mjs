@@ -1,0 +1,121 @@
+// One 60 MB text delta on a streamed answer (the fake CLI's [[big:N]]): it reaches the client whole, as
+// many bounded SSE events (one 60 MB event would pass the HTTP server's 8 MB write limit and the client would
+// be dropped), the proxy stays up, and (release build) its memory comes back: the text is streamed through,
+// not kept for the final message.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const SOURCE_DIR = process.env.SOURCE_DIR || path.resolve(import.meta.dirname, '../..');
+const { startProxy } = await import(path.join(SOURCE_DIR, 'tests/integration/lib/proxy.mjs'));
+const { fakeCli, hasSanitizer, rssKb } = await import(path.join(SOURCE_DIR, 'tests/integration/lib/fake-cli.mjs'));
+
+const MODEL = 'claude-fake-1';
+const BIG = 60_000_000;
+const MAX_EVENT = 2 * 1024 * 1024; // a 1 MiB piece and its framing
+
+// The SSE stream as events, each { event, data (parsed), bytes }; the text of every text delta joined.
+async function readStream(res, textOf) {
+  const decoder = new TextDecoder();
+  let pending = '';
+  let text = '';
+  let events = 0;
+  let largest = 0;
+  const types = [];
+  for await (const chunk of res.body) {
+    pending += decoder.decode(chunk, { stream: true });
+    let end;
+    while ((end = pending.indexOf('\n\n')) >= 0) {
+      const frame = pending.slice(0, end);
+      pending = pending.slice(end + 2);
+      largest = Math.max(largest, frame.length);
+      const data = frame.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
+      if (!data) continue;
+      events++;
+      if (data === '[DONE]') {
+        types.push('[DONE]');
+        continue;
+      }
+      const parsed = JSON.parse(data);
+      types.push(parsed.type ?? parsed.object);
+      text += textOf(parsed) ?? '';
+    }
+  }
+  return { text, events, largest, types };
+}
+
+describe('a 60 MB streamed delta', () => {
+  let proxy;
+  let cliDir;
+  let rssBefore;
+  before(async () => {
+    cliDir = fs.mkdtempSync(path.join(os.tmpdir(), 'big-stream-cli-'));
+    const cli = fakeCli(cliDir, {});
+    proxy = await startProxy({ config: { claudePath: cli.path, defaultModel: MODEL, warmSessions: 0,
+      transport: 'stdio', pingIntervalMs: 0 } });
+    rssBefore = rssKb(proxy.proc.pid);
+  });
+  after(async () => {
+    const r = await proxy.stop();
+    const reports = proxy.sanitizerReports();
+    proxy.cleanup();
+    fs.rmSync(cliDir, { recursive: true, force: true });
+    assert.deepEqual(reports, []);
+    assert.equal(r.code, 0);
+  });
+
+  async function post(p, body) {
+    const res = await fetch(`${proxy.url}${p}`, { method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: MODEL, stream: true, ...body }) });
+    assert.equal(res.status, 200);
+    return res;
+  }
+
+  async function assertWhole(got, p) {
+    assert.equal(got.text.length, BIG);
+    assert.ok(/^x+$/.test(got.text), 'every byte is the fake CLI\'s');
+    assert.ok(got.largest <= MAX_EVENT, `largest SSE event ${got.largest} bytes`);
+    // Paced: the next piece waits for the socket to take the last, so at most about one is ever queued.
+    const servedOf = () => proxy.logEvents('http.request').find((e) => e.path === p);
+    await proxy.until(servedOf); // the access log line comes over another pipe than the answer
+    const served = servedOf();
+    assert.ok(Number(served.peak_queued) <= MAX_EVENT, `peak queued ${served.peak_queued} bytes`);
+  }
+
+  test('messages_stream_carries_it_whole_in_bounded_events', { timeout: 300_000 }, async () => {
+    const res = await post('/v1/messages', { max_tokens: 100_000_000,
+      messages: [{ role: 'user', content: `[[big:${BIG}]]` }] });
+    const got = await readStream(res, (e) => (e.type === 'content_block_delta' ? e.delta.text : ''));
+    await assertWhole(got, '/v1/messages');
+    assert.ok(got.events >= 60, `${got.events} events`);
+    assert.deepEqual(got.types.slice(-3), ['content_block_stop', 'message_delta', 'message_stop']);
+  });
+
+  test('chat_completions_stream_carries_it_whole_in_bounded_chunks', { timeout: 300_000 }, async () => {
+    const res = await post('/v1/chat/completions', { max_completion_tokens: 100_000_000,
+      messages: [{ role: 'user', content: `[[big:${BIG}]]` }] });
+    const got = await readStream(res, (e) => e.choices?.[0]?.delta?.content);
+    await assertWhole(got, '/v1/chat/completions');
+    assert.equal(got.types.at(-1), '[DONE]');
+  });
+
+  test('the_proxy_still_answers_and_gives_the_memory_back', { timeout: 60_000 }, async (t) => {
+    const res = await fetch(`${proxy.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: MODEL, max_tokens: 64, messages: [{ role: 'user', content: '[[say:still here]]' }] }) });
+    assert.equal(res.status, 200);
+    assert.equal((await res.json()).content[0].text, 'still here');
+    // ASan's allocator keeps freed memory in quarantine, so RSS says nothing there: release builds only.
+    if (hasSanitizer(proxy.proc.pid)) return t.skip('RSS is meaningless under ASan (quarantine)');
+    const status = fs.readFileSync(`/proc/${proxy.proc.pid}/status`, 'utf8');
+    const peakMb = Number(/VmHWM:\s+(\d+)/.exec(status)[1]) / 1024;
+    const grownMb = (rssKb(proxy.proc.pid) - rssBefore) / 1024;
+    console.log(`# two 60 MB streamed answers: RSS ${(rssBefore / 1024).toFixed(0)} MB before, ` +
+      `+${grownMb.toFixed(0)} MB after, peak ${peakMb.toFixed(0)} MB`);
+    assert.ok(grownMb < 25, `proxy RSS grew ${grownMb.toFixed(0)} MB over two 60 MB streamed answers`);
+    // The CLI's line and its parsed form (~120 MB) are all that one such answer costs at its peak; keeping
+    // the text for the final message cost twice that again.
+    assert.ok(peakMb < 200, `proxy peak RSS ${peakMb.toFixed(0)} MB`);
+  });
+});
