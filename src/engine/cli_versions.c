@@ -31,9 +31,9 @@ static const cli_traits_t rows[] = {
     {0, 0, 0, .takes_loopback_sdk_url = true, .child_env = env_every},
     {2, 1, 100, .takes_loopback_sdk_url = true, .takes_init_system_prompt = true, .child_env = env_none},
     {2, 1, 121, .takes_init_system_prompt = true, .child_env = env_none},
-    {2, 1, 197, .takes_init_system_prompt = true, .child_env = env_2_1_197},
+    {2, 1, 197, .takes_init_system_prompt = true, .rewinds_conversation = true, .child_env = env_2_1_197},
     {2, 1, 332, .takes_init_system_prompt = true, .closes_broken_attempt = true, .has_interrupt_tail = true,
-     .child_env = env_2_1_332},
+     .rewinds_conversation = true, .rewinds_first_turn = true, .child_env = env_2_1_332},
 };
 #define ROWS (sizeof rows / sizeof rows[0])
 

@@ -24,6 +24,11 @@ typedef struct {
     /* On interrupt it sends content_block_stop, message_delta (stop_reason null) and message_stop
      * before the result. */
     bool has_interrupt_tail;
+    /* Takes back a turn with `rewind_conversation` {target_message_uuid}: the conversation is again what
+     * it was before that user line (measured on 2.1.197; 2.1.100 does not know the request). */
+    bool rewinds_conversation;
+    /* ... also the first turn of a conversation (2.1.197 refuses it: "no preceding assistant"). */
+    bool rewinds_first_turn;
     /* "KEY=VALUE" settings its children get unless the operator set KEY (NULL-terminated; rows add up). */
     const char *const *child_env;
 } cli_traits_t;

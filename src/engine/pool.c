@@ -255,14 +255,13 @@ static session_t *find_reusable(pool_t *p, const pool_job_t *job, const account_
     /* Tool results can only go to the session that waits on those calls; without one, the whole history,
      * results included, is seeded into a new process. */
     if (r->has_tool_results) return NULL;
-    if (engine_request_has_history(r)) {
-        /* The session holding the conversation, on whichever account, while that one can serve. */
-        for (size_t i = 0; i < p->count; i++) {
-            session_t *s = p->sessions[i];
-            if (session_holds(s, &r->history) && is_account_usable(job, session_account(s))) return s;
-        }
-        return NULL;
+    /* The session holding the conversation, on whichever account, while that one can serve. A new
+     * conversation finds one too when a failed first turn with the same settings was taken back. */
+    for (size_t i = 0; i < p->count; i++) {
+        session_t *s = p->sessions[i];
+        if (session_holds(s, &r->history) && is_account_usable(job, session_account(s))) return s;
     }
+    if (engine_request_has_history(r)) return NULL;
     /* A warm process takes the request's system prompt, tools and schema (initialize), model (set_model) and
      * thinking (set_max_thinking_tokens) when its first turn starts; effort is a spawn flag only. */
     if (r->effort) return NULL;

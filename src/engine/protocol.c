@@ -98,6 +98,17 @@ bool proto_control_response_ok(yyjson_val *root, const char **error) {
     return false;
 }
 
+bool proto_rewind_done(yyjson_val *root, const char **error) {
+    if (!proto_control_response_ok(root, error)) return false;
+    yyjson_val *answer = yyjson_obj_get(yyjson_obj_get(root, "response"), "response");
+    if (yyjson_get_bool(yyjson_obj_get(answer, "rewound"))) return true;
+    if (error) {
+        const char *e = yyjson_get_str(yyjson_obj_get(answer, "error"));
+        *error = e ? e : "not rewound";
+    }
+    return false;
+}
+
 yyjson_val *proto_initialize_models(yyjson_val *root) {
     yyjson_val *models = yyjson_obj_get(yyjson_obj_get(yyjson_obj_get(root, "response"), "response"), "models");
     return yyjson_is_arr(models) ? models : NULL;
@@ -147,12 +158,13 @@ char *proto_build_initialize(const proto_initialize_t *init, size_t *len) {
     return finish(doc, root, len);
 }
 
-char *proto_build_user(yyjson_val *content, size_t *len) {
+char *proto_build_user(yyjson_val *content, const char *uuid, size_t *len) {
     yyjson_mut_doc *doc = yyjson_mut_doc_new(NULL);
     if (!doc) return NULL;
     yyjson_mut_val *root = yyjson_mut_obj(doc);
     yyjson_mut_val *msg = yyjson_mut_obj(doc);
     yyjson_mut_obj_add_str(doc, root, "type", "user");
+    if (uuid) yyjson_mut_obj_add_strcpy(doc, root, "uuid", uuid);
     yyjson_mut_obj_add_str(doc, msg, "role", "user");
     yyjson_mut_obj_add_val(doc, msg, "content", yyjson_val_mut_copy(doc, content));
     yyjson_mut_obj_add_val(doc, root, "message", msg);
@@ -166,6 +178,15 @@ char *proto_build_interrupt(const char *request_id, size_t *len) {
     if (!doc) return NULL;
     yyjson_mut_val *req;
     yyjson_mut_val *root = control_request(doc, request_id, "interrupt", &req);
+    return finish(doc, root, len);
+}
+
+char *proto_build_rewind(const char *request_id, const char *uuid, size_t *len) {
+    yyjson_mut_doc *doc = yyjson_mut_doc_new(NULL);
+    if (!doc) return NULL;
+    yyjson_mut_val *req;
+    yyjson_mut_val *root = control_request(doc, request_id, "rewind_conversation", &req);
+    if (root) yyjson_mut_obj_add_strcpy(doc, req, "target_message_uuid", uuid);
     return finish(doc, root, len);
 }
 

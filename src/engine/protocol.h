@@ -55,8 +55,14 @@ typedef struct {
 } proto_initialize_t;
 
 char *proto_build_initialize(const proto_initialize_t *init, size_t *len);
-/* A user turn; content is a string or an array of content blocks (copied). */
-char *proto_build_user(yyjson_val *content, size_t *len);
+/* A user turn; content is a string or an array of content blocks (copied). uuid (or NULL) names the
+ * message, so that rewind_conversation can take it back. */
+char *proto_build_user(yyjson_val *content, const char *uuid, size_t *len);
+/* rewind_conversation: drop the user message named uuid and everything after it. The CLI answers
+ * {rewound: bool, error?}. */
+char *proto_build_rewind(const char *request_id, const char *uuid, size_t *len);
+/* Did this control_response say the rewind was made? (false also for a refusal or an error answer). */
+bool proto_rewind_done(yyjson_val *root, const char **error);
 char *proto_build_interrupt(const char *request_id, size_t *len);
 /* set_max_thinking_tokens, which the CLI applies from its next upstream request on: N > 0 a thinking
  * budget (models with adaptive thinking stay adaptive), 0 thinking off, < 0 (sent as null) its default. */

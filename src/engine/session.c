@@ -76,6 +76,7 @@ static void session_on_timer_closed(uv_handle_t *h) {
     free(s->config_dir);
     free(s->transcript_path);
     free(s->spawn_system);
+    session_rewind_free(s);
     free(s->client);
     free(s->error_kind);
     free(s->error_text);
@@ -94,7 +95,7 @@ void session_finish_after_exit(session_t *s) {
     uv_close((uv_handle_t *)&s->timer, session_on_timer_closed);
 }
 
-static void sink_error(session_t *s, const engine_error_t *err) {
+void session_sink_error(session_t *s, const engine_error_t *err) {
     if (!s->has_sink) return;
     session_sink_t sink = s->sink;
     void *arg = s->sink_arg;
@@ -108,8 +109,9 @@ void session_close(session_t *s, const char *reason) {
     if (s->phase == SESSION_PHASE_CLOSING) return;
     log_info("session.close", "session=%s pid=%d reason=\"%s\" turns=%d", s->id,
              s->process ? process_pid(s->process) : 0, reason, s->turns);
+    session_rewind_deliver_error(s); /* a rewind that did not happen: the client gets the upstream's error */
     engine_error_t err = {.kind = ENGINE_ERR_UNAVAILABLE, .message = reason};
-    sink_error(s, &err);
+    session_sink_error(s, &err);
     /* A CLI parked on client tool calls answers them with an error on its way out and asks the model
      * again: stop its turn first. */
     if (s->phase == SESSION_PHASE_WAITING_TOOLS) send_interrupt(s);
@@ -128,8 +130,9 @@ void session_fail(session_t *s, engine_error_kind_t kind, const char *message) {
     if (kind == ENGINE_ERR_CLI_FAILED && s->env.observer.on_crash) s->env.observer.on_crash(s->env.observer.arg);
     log_warn("session.fail", "session=%s state=%s kind=%s reason=\"%s\"", s->id, session_phase_name(s->phase),
              engine_error_kind_name(kind), message);
+    session_rewind_deliver_error(s); /* the turn had failed upstream already: that is what its client hears */
     engine_error_t err = {.kind = kind, .message = message};
-    sink_error(s, &err);
+    session_sink_error(s, &err);
     session_close(s, message);
 }
 
@@ -173,6 +176,7 @@ static void session_on_timer(uv_timer_t *t) {
     case TIMER_TOOL: session_on_tool_timeout(s); break;
     case TIMER_IDLE: session_close(s, "idle timeout"); break;
     case TIMER_DRAIN: session_close(s, "interrupted turn did not end"); break;
+    case TIMER_REWIND: session_close(s, "the CLI did not answer rewind_conversation"); break;
     case TIMER_EXIT_EOF: session_fail(s, ENGINE_ERR_CLI_FAILED, "the Claude Code CLI exited"); break;
     case TIMER_NONE: break;
     }
@@ -205,7 +209,8 @@ static int send_interrupt(session_t *s) {
 /* The client will not see the rest: stop the CLI's turn and recycle the process once it reports back. */
 void session_drain(session_t *s) {
     s->has_sink = false;
-    if (s->phase == SESSION_PHASE_CLOSING || s->phase == SESSION_PHASE_DRAINING) return;
+    if (s->phase == SESSION_PHASE_CLOSING || s->phase == SESSION_PHASE_DRAINING || s->phase == SESSION_PHASE_REWINDING)
+        return; /* already on its way out of the turn */
     bool is_initialized = s->phase != SESSION_PHASE_INITIALIZING; /* an uninitialized CLI cannot be interrupted */
     if (!session_enter(s, SESSION_PHASE_DRAINING, "client gone")) {
         session_close(s, "turn abandoned");
@@ -279,8 +284,7 @@ void session_attach(session_t *s, const engine_request_t *req, const session_sin
     s->sink_arg = sink_arg;
     s->has_sink = true;
     session_set_paused(s, false);
-    bool is_first = s->phase == SESSION_PHASE_SPAWNING || s->phase == SESSION_PHASE_READY;
-    session_enter(s, is_first ? SESSION_PHASE_INITIALIZING : SESSION_PHASE_RUNNING, "turn");
+    session_enter(s, session_phase_before_turn(s->phase) ? SESSION_PHASE_INITIALIZING : SESSION_PHASE_RUNNING, "turn");
     s->turns++;
     session_mark_used(s);
     free(s->client);
@@ -295,9 +299,10 @@ int session_run_turn(session_t *s, const engine_request_t *req, const session_si
     s->is_split_turn = false;
     size_t len = 0;
     /* A warm process learns the request's tools now; if its CLI listed them already (none), again. */
-    bool is_relisted = !s->is_init_sent && s->is_warm && req->tools;
+    bool is_fresh = session_phase_before_turn(s->phase);
+    bool is_relisted = is_fresh && s->is_warm && req->tools;
     if (is_relisted && tools_set(s->tools, req->tools) != 0) goto fail;
-    if (!s->is_init_sent) {
+    if (is_fresh) {
         snprintf(s->init_id, sizeof s->init_id, "cwp-init-%u", ++s->control_seq);
         bool is_agent = s->env.cfg->mode == MODE_AGENT;
         proto_initialize_t init = {
@@ -311,8 +316,6 @@ int session_run_turn(session_t *s, const engine_request_t *req, const session_si
         };
         char *line = proto_build_initialize(&init, &len);
         if (session_send(s, line, len) != 0) goto fail;
-        s->is_init_sent = true;
-        s->is_warm = false;
         session_set_timer(s, TIMER_START, (uint64_t)s->env.cfg->start_timeout_ms);
     } else {
         session_set_timer(s, TIMER_STALL, (uint64_t)s->env.cfg->stall_timeout_ms);
@@ -320,10 +323,12 @@ int session_run_turn(session_t *s, const engine_request_t *req, const session_si
     if (is_relisted && tools_is_listed(s->tools) && session_relist_tools(s) != 0) goto fail;
     if (session_send_model(s, req->model) != 0 || session_send_thinking(s, req->thinking_tokens) != 0) goto fail;
     if (s->resumes_tool_turn) {
+        s->rewind.uuid[0] = '\0'; /* no user line of ours to take back */
         s->resumes_tool_turn = false; /* the CLI continues the seeded turn on its own */
         s->is_split_turn = true;
     } else {
-        char *user = proto_build_user(req->last_content, &len);
+        session_rewind_mark_turn(s, req);
+        char *user = proto_build_user(req->last_content, *s->rewind.uuid ? s->rewind.uuid : NULL, &len);
         if (session_send(s, user, len) != 0) goto fail;
     }
     session_attach(s, req, sink, sink_arg);
@@ -359,7 +364,7 @@ void session_on_result(session_t *s, yyjson_val *root) {
     if (s->env.observer.on_tokens) s->env.observer.on_tokens(s->env.observer.arg, in, out, cost);
     account_count_usage(s->account, in, out, cost);
     if (s->phase == SESSION_PHASE_DRAINING) {
-        session_close(s, "turn interrupted");
+        if (!session_rewind(s, NULL)) session_close(s, "turn interrupted");
         return;
     }
     if (s->phase == SESSION_PHASE_WAITING_TOOLS) {
@@ -382,8 +387,10 @@ void session_on_result(session_t *s, yyjson_val *root) {
             err.retry_after_s = (int)((s->retry_delay_ms + 999) / 1000);
         log_info("session.upstream_error", "session=%s account=%s status=%d kind=%s", s->id, account_name(s->account),
                  status, s->error_kind ? s->error_kind : "-");
-        sink_error(s, &err);
-        /* The CLI now holds a failed exchange the client will not send back: recycle. */
+        /* The CLI now holds a failed exchange the client will not send back: taken back, the session
+         * serves a retry; when the CLI cannot take it back (or the failure was not the upstream's), recycle. */
+        if (status >= 400 && status <= 599 && session_rewind(s, &err)) return;
+        session_sink_error(s, &err);
         session_close(s, "turn failed");
         return;
     }
@@ -553,8 +560,8 @@ session_state_t session_state(const session_t *s) { return session_phase_state(s
 const char *session_id(const session_t *s) { return s->id; }
 const char *session_model(const session_t *s) { return s->model; }
 account_t *session_account(const session_t *s) { return s->account; }
-bool session_is_warm(const session_t *s) { return s->is_warm && !s->is_init_sent && s->phase != SESSION_PHASE_CLOSING; }
-bool session_was_warm(const session_t *s) { return s->is_warm && !s->is_init_sent; }
+bool session_is_warm(const session_t *s) { return s->is_warm && session_phase_before_turn(s->phase); }
+bool session_was_warm(const session_t *s) { return s->is_warm && s->turns == 0; }
 bool session_has_tools(const session_t *s) { return tools_count(s->tools) > 0; }
 uint64_t session_last_used(const session_t *s) { return s->last_used_ns; }
 

@@ -6,6 +6,7 @@
 #include "engine/session.h"
 #include "engine/session_phase.h"
 #include "engine/tools.h"
+#include "engine/transcript.h" /* TRANSCRIPT_UUID_LEN */
 #include "engine/turn.h"
 #include "transport/transport.h"
 
@@ -16,6 +17,7 @@ typedef enum {
     TIMER_TOOL,     /* a client tool result awaited */
     TIMER_IDLE,     /* an idle session's lifetime */
     TIMER_DRAIN,    /* an interrupted turn's result awaited */
+    TIMER_REWIND,   /* the answer to rewind_conversation awaited */
     TIMER_EXIT_EOF, /* the CLI exited; the rest of its output awaited */
 } session_timer_t;
 
@@ -38,9 +40,16 @@ struct session_s {
     session_timer_t timer_kind;
     char init_id[32];
     unsigned control_seq;
-    bool is_connected; /* the transport opened (a WebSocket CLI connected) */
-    bool is_dialed;    /* the CLI dials in to its transport (transport_launch_t.is_dialed) */
-    bool is_init_sent, is_warm, is_doomed, is_finished, saw_first_line, is_paused;
+    /* Facts that are not phases (each can hold in several phases, or none follows from the phase):
+     * whether the channel opened (a turn may be given to a WebSocket CLI before it connects), how the
+     * process was spawned, a recycle asked for while busy, back-pressure, and the teardown guard. */
+    bool is_connected;   /* the transport opened (a WebSocket CLI connected) */
+    bool is_dialed;      /* the CLI dials in to its transport (transport_launch_t.is_dialed) */
+    bool is_warm;        /* spawned for the pool with the default model, not for a request */
+    bool is_doomed;      /* recycle once the current turn is over */
+    bool is_paused;      /* we stopped reading its output (the client is slow) */
+    bool saw_first_line; /* its start-up time was reported */
+    bool is_finished;    /* session_finish_after_exit ran: the disk is cleaned, the free is under way */
     /* the turn */
     session_sink_t sink;
     void *sink_arg;
@@ -51,6 +60,17 @@ struct session_s {
     bool has_held;
     char *error_kind, *error_text;   /* from the CLI's synthetic error message */
     int64_t retry_delay_ms;          /* the CLI's last api_retry wait this turn (the upstream's retry-after) */
+    /* taking back a turn that failed or was interrupted (session_rewind.c) */
+    struct {
+        char uuid[TRANSCRIPT_UUID_LEN + 1]; /* the turn's user line; "" when it sent none (a seeded resume) */
+        fingerprint_t base;                 /* the conversation before that line: held again once rewound */
+        bool is_first_turn;                 /* nothing was exchanged before it */
+        char control_id[32];
+        const char *why;                    /* "turn interrupted" | "turn failed": the close reason if refused */
+        engine_error_t error;               /* the upstream error the client gets once the CLI answered */
+        char *error_text;
+        bool has_error;
+    } rewind;
     /* A stream_event line whose long delta the turn stream still sends in pieces (turn.h): kept until the
      * last piece is out, the CLI not read meanwhile; the rest goes out from the loop (kick). */
     yyjson_doc *held_line;
@@ -90,6 +110,20 @@ void session_fail(session_t *s, engine_error_kind_t kind, const char *message);
 void session_ws_failed(session_t *s, engine_error_kind_t kind, const char *message);
 void session_drain(session_t *s);
 void session_on_result(session_t *s, yyjson_val *root);
+/* The turn's client gets err (or nothing, err NULL) through its sink, if it is still attached. */
+void session_sink_error(session_t *s, const engine_error_t *err);
+/* session_rewind.c: the turn is over but the CLI holds it (interrupted, or failed upstream): ask the CLI
+ * to take it back, so the session holds the conversation it held before. err (or NULL) is copied and
+ * reaches the client once the CLI answered. false: the CLI cannot (its version, no user line sent, a
+ * first turn it refuses to rewind): the caller ends the session. */
+bool session_rewind(session_t *s, const engine_error_t *err);
+/* session_rewind.c: the CLI's answer to rewind_conversation (a control_response line). */
+void session_on_rewind_answer(session_t *s, yyjson_val *root);
+/* session_rewind.c: give the client the error held during a rewind, if any (and forget it). */
+void session_rewind_deliver_error(session_t *s);
+void session_rewind_free(session_t *s);
+/* session_rewind.c: remember the user line a turn starts with (fills uuid; "" when out of randomness). */
+void session_rewind_mark_turn(session_t *s, const engine_request_t *req);
 void session_on_cut(session_t *s);
 /* The process is gone (or never started): clean up the disk, then free the session. */
 void session_finish_after_exit(session_t *s);

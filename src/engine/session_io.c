@@ -98,6 +98,10 @@ int session_send_model(session_t *s, const char *model) {
 static void on_control_response(session_t *s, const proto_line_t *l) {
     if (!l->request_id) return;
     const char *error = NULL;
+    if (*s->rewind.control_id && !strcmp(l->request_id, s->rewind.control_id)) {
+        session_on_rewind_answer(s, l->root);
+        return;
+    }
     bool is_ok = proto_control_response_ok(l->root, &error);
     if (strcmp(l->request_id, s->init_id) != 0) {
         /* set_max_thinking_tokens, interrupt: a refusal leaves the turn running as the CLI sees fit. */
@@ -130,6 +134,11 @@ static void on_turn_status(session_t *s, turn_stream_status_t status) {
         session_fail(s, ENGINE_ERR_CLI_FAILED, "the answer is larger than the proxy keeps");
         break;
     }
+}
+
+/* The turn's output still goes to its client: not once it was given up (draining) or is being taken back. */
+static bool is_delivering(const session_t *s) {
+    return s->has_sink && s->stream && s->phase != SESSION_PHASE_DRAINING && s->phase != SESSION_PHASE_REWINDING;
 }
 
 /* ---- a line whose long delta goes out in pieces ---- */
@@ -191,7 +200,7 @@ static int hold_line(session_t *s, proto_line_t *l) {
 }
 
 static void on_stream_event(session_t *s, proto_line_t *l) {
-    if (!s->has_sink || !s->stream || s->phase == SESSION_PHASE_DRAINING) return;
+    if (!is_delivering(s)) return;
     turn_stream_status_t st = turn_stream_feed(s->stream, yyjson_obj_get(l->root, "event"));
     if (st == TURN_STREAM_OK && turn_stream_has_pending(s->stream)) {
         if (hold_line(s, l) == 0) return; /* on_turn_status once the last piece is out */
@@ -210,7 +219,7 @@ static void on_assistant(session_t *s, yyjson_val *root) {
     const char *model = yyjson_get_str(yyjson_obj_get(msg, "model"));
     if (!error && !(model && !strcmp(model, "<synthetic>"))) {
         yyjson_val *parent = yyjson_obj_get(root, "parent_tool_use_id");
-        if (!s->has_sink || !s->stream || s->phase == SESSION_PHASE_DRAINING || (parent && !yyjson_is_null(parent))) return;
+        if (!is_delivering(s) || (parent && !yyjson_is_null(parent))) return;
         on_turn_status(s, turn_stream_feed_message(s->stream, msg));
         return;
     }
@@ -237,8 +246,7 @@ static void on_system(session_t *s, const proto_line_t *l) {
 /* The CLI reports rate-limit headers once the upstream response is complete, i.e. after the stream
  * events: pass them on whenever they come within the turn (a non-streamed answer can still carry them). */
 static void on_rate_limit(session_t *s, yyjson_val *root) {
-    if (!s->has_sink || !s->stream || s->phase == SESSION_PHASE_DRAINING) return;
-    if (!s->sink.on_rate_limit) return;
+    if (!is_delivering(s) || !s->sink.on_rate_limit) return;
     yyjson_val *info = yyjson_obj_get(root, "rate_limit_info");
     if (!s->sink.on_rate_limit(s->sink_arg, info ? info : root)) session_drain(s);
 }
@@ -315,7 +323,7 @@ static void session_on_open(void *arg) {
     s->is_connected = true;
     if (s->timer_kind == TIMER_START) {
         /* The connect deadline is met; a turn given meanwhile now waits for initialize's answer. */
-        if (s->is_init_sent) session_set_timer(s, TIMER_START, (uint64_t)s->env.cfg->start_timeout_ms);
+        if (s->phase == SESSION_PHASE_INITIALIZING) session_set_timer(s, TIMER_START, (uint64_t)s->env.cfg->start_timeout_ms);
         else session_set_timer(s, TIMER_NONE, 0);
     }
     if (s->phase != SESSION_PHASE_SPAWNING) return;

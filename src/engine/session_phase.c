@@ -8,11 +8,14 @@ static const unsigned NEXT[SESSION_PHASE_COUNT] = {
     [SESSION_PHASE_READY] = BIT(SESSION_PHASE_INITIALIZING),
     /* A CLI that reports its result (or client tool calls) before answering initialize is taken at its word. */
     [SESSION_PHASE_INITIALIZING] = BIT(SESSION_PHASE_RUNNING) | BIT(SESSION_PHASE_WAITING_TOOLS) |
-                                   BIT(SESSION_PHASE_IDLE) | BIT(SESSION_PHASE_DRAINING),
-    [SESSION_PHASE_RUNNING] = BIT(SESSION_PHASE_WAITING_TOOLS) | BIT(SESSION_PHASE_IDLE) | BIT(SESSION_PHASE_DRAINING),
+                                   BIT(SESSION_PHASE_IDLE) | BIT(SESSION_PHASE_DRAINING) |
+                                   BIT(SESSION_PHASE_REWINDING),
+    [SESSION_PHASE_RUNNING] = BIT(SESSION_PHASE_WAITING_TOOLS) | BIT(SESSION_PHASE_IDLE) |
+                              BIT(SESSION_PHASE_DRAINING) | BIT(SESSION_PHASE_REWINDING),
     [SESSION_PHASE_WAITING_TOOLS] = BIT(SESSION_PHASE_RUNNING) | BIT(SESSION_PHASE_DRAINING),
     [SESSION_PHASE_IDLE] = BIT(SESSION_PHASE_RUNNING),
-    [SESSION_PHASE_DRAINING] = 0,
+    [SESSION_PHASE_DRAINING] = BIT(SESSION_PHASE_REWINDING),
+    [SESSION_PHASE_REWINDING] = BIT(SESSION_PHASE_IDLE),
     [SESSION_PHASE_CLOSING] = 0,
 };
 
@@ -21,7 +24,8 @@ const char *session_phase_name(session_phase_t phase) {
         [SESSION_PHASE_SPAWNING] = "spawning", [SESSION_PHASE_READY] = "ready",
         [SESSION_PHASE_INITIALIZING] = "initializing", [SESSION_PHASE_RUNNING] = "running",
         [SESSION_PHASE_WAITING_TOOLS] = "waiting_tools", [SESSION_PHASE_IDLE] = "idle",
-        [SESSION_PHASE_DRAINING] = "draining", [SESSION_PHASE_CLOSING] = "closing",
+        [SESSION_PHASE_DRAINING] = "draining", [SESSION_PHASE_REWINDING] = "rewinding",
+        [SESSION_PHASE_CLOSING] = "closing",
     };
     return (unsigned)phase < SESSION_PHASE_COUNT ? names[phase] : "?";
 }
@@ -38,7 +42,8 @@ session_state_t session_phase_state(session_phase_t phase) {
     case SESSION_PHASE_READY: return SESSION_READY;
     case SESSION_PHASE_INITIALIZING:
     case SESSION_PHASE_RUNNING:
-    case SESSION_PHASE_DRAINING: return SESSION_BUSY;
+    case SESSION_PHASE_DRAINING:
+    case SESSION_PHASE_REWINDING: return SESSION_BUSY;
     case SESSION_PHASE_WAITING_TOOLS: return SESSION_WAITING;
     case SESSION_PHASE_IDLE: return SESSION_IDLE;
     default: return SESSION_CLOSING;

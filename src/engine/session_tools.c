@@ -24,7 +24,8 @@ void session_on_mcp(session_t *s, yyjson_val *control_request) {
     bool was_listed = tools_is_listed(s->tools);
     tools_outcome_t out = tools_handle(s->tools, control_request, &reply, &len);
     if (!was_listed && tools_is_listed(s->tools))
-        log_debug("session.tools_listed", "session=%s tools=%zu init_sent=%d", s->id, tools_count(s->tools), s->is_init_sent);
+        log_debug("session.tools_listed", "session=%s tools=%zu init_sent=%d", s->id, tools_count(s->tools),
+                  !session_phase_before_turn(s->phase));
     if (reply) session_send(s, reply, len);
     if (out == TOOLS_PENDING) session_check_tool_stop(s);
 }

@@ -97,8 +97,11 @@ async function rejects(promise, Class, status) {
   assert.fail(`expected ${Class.name}`);
 }
 
-// session.close lines whose reason says the CLI reported an interrupted turn.
-const interruptedCloses = (proxy) => proxy.logEvents('session.close').filter((e) => e.reason === 'turn interrupted').length;
+// Turns the CLI reported interrupted (or failed) and the proxy is done with: the session took the turn
+// back (session.rewound: 2.1.197 for a follow-up, 2.1.332 for any turn) or was closed for it.
+const settledTurns = (proxy, reason) => proxy.logEvents('session.close').filter((e) => e.reason === reason).length
+  + proxy.logEvents('session.rewound').length;
+const interruptedCloses = (proxy) => settledTurns(proxy, 'turn interrupted');
 
 async function stopClean(proxy) {
   const r = await proxy.stop();
@@ -426,7 +429,7 @@ for (const { transport, cli, version } of TRANSPORTS) {
     // The upstream fails after its stream began ([[fail_mid:N]]: N text deltas, then `event: error`
     // overloaded_error; [[drop_mid:N]]: the connection dies). The CLI (retries off) gives up on the turn.
     test('failure_after_the_stream_began_ends_it_with_an_error_event', T, async () => {
-      const closes = proxy.logEvents('session.close').filter((e) => e.reason === 'turn failed').length;
+      const closes = settledTurns(proxy, 'turn failed');
       const prompt = `[[fail_mid:3]] ${marker('failmid')}`;
       const res = await post(proxy, '/v1/messages', { model: MODEL, max_tokens: 1024, stream: true, messages: user(prompt) });
       assert.equal(res.status, 200, 'the stream had begun: the status is already sent');
@@ -442,8 +445,8 @@ for (const { transport, cli, version } of TRANSPORTS) {
       assert.equal(last.data.error.type, 'overloaded_error');
       assert.match(last.data.error.message, /fake upstream overloaded mid-stream/, 'the upstream words its own error');
       assert.ok(!seq.some((f) => f.event === 'message_stop' || f.event === 'message_delta'), 'the message does not end as if it succeeded');
-      // The CLI holds a failed exchange: the proxy discards that session.
-      await proxy.until(() => proxy.logEvents('session.close').filter((e) => e.reason === 'turn failed').length > closes, 30_000);
+      // The CLI holds a failed exchange: the proxy has it taken back, or discards that session.
+      await proxy.until(() => settledTurns(proxy, 'turn failed') > closes, 30_000);
 
       // The official SDK turns the error event into an APIError of that type, after the text it streamed.
       const pieces = [];

@@ -96,13 +96,57 @@ static void initialize_carries_a_string_system_prompt(void **state) {
     free(line);
 }
 
+/* A user line named by a uuid, and rewind_conversation naming it; the answers the CLI gives. */
+static void a_turn_is_taken_back_by_the_uuid_of_its_user_line(void **state) {
+    (void)state;
+    yyjson_doc *content = read_json("\"hi\"");
+    size_t len;
+    char *line = proto_build_user(yyjson_doc_get_root(content), "6f1c2d3e-0000-4000-8000-00000000abcd", &len);
+    yyjson_doc *doc = yyjson_read(line, len, 0);
+    assert_string_equal(yyjson_get_str(yyjson_obj_get(yyjson_doc_get_root(doc), "uuid")),
+                        "6f1c2d3e-0000-4000-8000-00000000abcd");
+    yyjson_doc_free(doc);
+    free(line);
+    yyjson_doc_free(content);
+
+    line = proto_build_rewind("cwp-rewind-3", "6f1c2d3e-0000-4000-8000-00000000abcd", &len);
+    doc = yyjson_read(line, len, 0);
+    yyjson_val *root = yyjson_doc_get_root(doc);
+    assert_string_equal(yyjson_get_str(yyjson_obj_get(root, "type")), "control_request");
+    assert_string_equal(yyjson_get_str(yyjson_obj_get(root, "request_id")), "cwp-rewind-3");
+    yyjson_val *req = yyjson_obj_get(root, "request");
+    assert_string_equal(yyjson_get_str(yyjson_obj_get(req, "subtype")), "rewind_conversation");
+    assert_string_equal(yyjson_get_str(yyjson_obj_get(req, "target_message_uuid")), "6f1c2d3e-0000-4000-8000-00000000abcd");
+    yyjson_doc_free(doc);
+    free(line);
+
+    const char *error = NULL;
+    doc = read_json("{\"type\":\"control_response\",\"response\":{\"subtype\":\"success\",\"request_id\":\"r\","
+                    "\"response\":{\"rewound\":true,\"targetMessageUuid\":\"x\",\"prefillText\":\"hi\"}}}");
+    assert_true(proto_rewind_done(yyjson_doc_get_root(doc), &error));
+    yyjson_doc_free(doc);
+    /* 2.1.197 on a first turn */
+    doc = read_json("{\"type\":\"control_response\",\"response\":{\"subtype\":\"success\",\"request_id\":\"r\","
+                    "\"response\":{\"rewound\":false,\"error\":\"no preceding assistant\"}}}");
+    assert_false(proto_rewind_done(yyjson_doc_get_root(doc), &error));
+    assert_string_equal(error, "no preceding assistant");
+    yyjson_doc_free(doc);
+    /* 2.1.100 */
+    doc = read_json("{\"type\":\"control_response\",\"response\":{\"subtype\":\"error\",\"request_id\":\"r\","
+                    "\"error\":\"Unsupported control request subtype: rewind_conversation\"}}");
+    assert_false(proto_rewind_done(yyjson_doc_get_root(doc), &error));
+    assert_string_equal(error, "Unsupported control request subtype: rewind_conversation");
+    yyjson_doc_free(doc);
+}
+
 static void user_line_and_control_answers(void **state) {
     yyjson_doc *content = read_json("[{\"type\":\"text\",\"text\":\"hi\"}]");
     size_t len;
-    char *line = proto_build_user(yyjson_doc_get_root(content), &len);
+    char *line = proto_build_user(yyjson_doc_get_root(content), NULL, &len);
     yyjson_doc *doc = yyjson_read(line, len, 0);
     yyjson_val *root = yyjson_doc_get_root(doc);
     assert_string_equal(yyjson_get_str(yyjson_obj_get(root, "type")), "user");
+    assert_null(yyjson_obj_get(root, "uuid"));
     yyjson_val *msg = yyjson_obj_get(root, "message");
     assert_string_equal(yyjson_get_str(yyjson_obj_get(msg, "role")), "user");
     assert_string_equal(yyjson_get_str(yyjson_obj_get(yyjson_arr_get(yyjson_obj_get(msg, "content"), 0), "text")), "hi");
@@ -261,6 +305,7 @@ int main(void) {
         cmocka_unit_test(permission_with_cut_text_is_still_written),
         cmocka_unit_test(errors_map_to_kinds_and_statuses),
         cmocka_unit_test(error_status_from_the_cli_text),
+        cmocka_unit_test(a_turn_is_taken_back_by_the_uuid_of_its_user_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

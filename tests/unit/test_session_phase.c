@@ -22,6 +22,20 @@ static void a_session_lives_through_a_turn_and_a_follow_up(void **state) {
     assert_true(session_phase_allows(P(SPAWNING), P(INITIALIZING)));
 }
 
+static void a_failed_or_interrupted_turn_is_taken_back_before_the_session_idles(void **state) {
+    (void)state;
+    assert_true(session_phase_allows(P(DRAINING), P(REWINDING)));     /* the interrupted turn's result came */
+    assert_true(session_phase_allows(P(RUNNING), P(REWINDING)));      /* a clean upstream error */
+    assert_true(session_phase_allows(P(INITIALIZING), P(REWINDING))); /* ... before initialize's answer */
+    assert_true(session_phase_allows(P(REWINDING), P(IDLE)));         /* rewound: the conversation before it */
+    assert_false(session_phase_allows(P(REWINDING), P(RUNNING)));     /* no turn until it is back */
+    assert_false(session_phase_allows(P(REWINDING), P(DRAINING)));
+    assert_false(session_phase_allows(P(WAITING_TOOLS), P(REWINDING))); /* a parked turn is interrupted first */
+    assert_false(session_phase_allows(P(IDLE), P(REWINDING)));
+    assert_int_equal(session_phase_state(P(REWINDING)), SESSION_BUSY);
+    assert_false(session_phase_in_turn(P(REWINDING)));
+}
+
 static void every_phase_but_closing_may_close_and_closing_is_final(void **state) {
     (void)state;
     for (int p = 0; p < SESSION_PHASE_COUNT; p++) {
@@ -82,6 +96,7 @@ static void every_phase_has_a_name(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_session_lives_through_a_turn_and_a_follow_up),
+        cmocka_unit_test(a_failed_or_interrupted_turn_is_taken_back_before_the_session_idles),
         cmocka_unit_test(every_phase_but_closing_may_close_and_closing_is_final),
         cmocka_unit_test(impossible_changes_are_refused),
         cmocka_unit_test(the_pool_sees_the_coarse_state),
