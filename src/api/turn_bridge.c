@@ -66,7 +66,7 @@ static void bridge_finish_exchange(turn_bridge_t *tb) {
 static void bridge_cancel_turn(turn_bridge_t *tb) {
     if (tb->state != BRIDGE_RUNNING) return;
     tb->state = BRIDGE_ENDED;
-    log_info("turn_client_abort", "request_id=%s model=%s streaming=%d", tb->request_id, tb->model,
+    log_info("turn.client_abort", "request_id=%s model=%s streaming=%d", tb->request_id, tb->model,
              http_stream_started(tb->ex));
     turn_t *turn = tb->turn;
     tb->turn = NULL;

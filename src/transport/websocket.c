@@ -223,7 +223,7 @@ void ws_session_on_dropped(ws_session_t *s, bool is_goodbye) {
     s->state = WS_SESSION_AWAY;
     s->was_goodbye = is_goodbye;
     ndjson_reader_drop_partial(&s->lines);
-    log_info("ws_dropped", "session=%.8s goodbye=%d window_ms=%llu", session_id(s), is_goodbye,
+    log_info("ws.dropped", "session=%.8s goodbye=%d window_ms=%llu", session_id(s), is_goodbye,
              (unsigned long long)s->limits.reconnect_window_ms);
     uv_timer_start(&s->reconnect_timer, session_on_reconnect_timeout, s->limits.reconnect_window_ms, 0);
 }

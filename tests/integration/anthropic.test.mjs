@@ -407,7 +407,7 @@ for (const { transport, cli, version } of TRANSPORTS) {
 
     test('client_abort_interrupts_the_turn', T, async () => {
       const closes = interruptedCloses(proxy);
-      const aborts = proxy.logEvents('turn_client_abort').length;
+      const aborts = proxy.logEvents('turn.client_abort').length;
       const m = marker('abort');
       const res = await post(
         proxy,
@@ -417,7 +417,7 @@ for (const { transport, cli, version } of TRANSPORTS) {
       );
       assert.ok(res.aborted, 'the client left early');
       // The proxy notices, interrupts the CLI, and the CLI gives up its upstream request.
-      await proxy.until(() => proxy.logEvents('turn_client_abort').length > aborts, 30_000);
+      await proxy.until(() => proxy.logEvents('turn.client_abort').length > aborts, 30_000);
       await proxy.until(() => relay.find(m).some((e) => e.abandoned), 30_000);
       await proxy.until(() => interruptedCloses(proxy) > closes, 30_000);
       assert.ok(!relay.find(m).some((e) => e.finished), 'the upstream answer was not read to its end');

@@ -441,7 +441,7 @@ for (const { transport, cli, version } of TRANSPORTS) {
         if (seen === 2) break; // the SDK aborts the request
       }
       assert.equal(seen, 2);
-      await proxy.until(() => proxy.logEvents('turn_client_abort').length > 0);
+      await proxy.until(() => proxy.logEvents('turn.client_abort').length > 0);
       await proxy.until(
         () => settled() > interruptedBefore,
         30_000,

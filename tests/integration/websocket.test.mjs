@@ -229,7 +229,7 @@ test('lines sent while the CLI is away are delivered after it reconnects', async
   assert.equal(await first.client.nextText(), '{"early":1}\n');
   // after a drop
   first.client.drop();
-  await host.logged(/ws_dropped session=/);
+  await host.logged(/ws\.dropped session=/);
   host.send({ cmd: 'send', index: 0, line: '{"late":2}' });
   host.send({ cmd: 'send', index: 0, line: '{"late":3}' });
   assert.equal((await host.next((e) => e.event === 'sent')).rc, 0);
