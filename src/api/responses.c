@@ -22,8 +22,10 @@ typedef struct {
     char request_id[64];
 } responses_call_t;
 
+/* An item's *.done events and response.completed repeat its whole text, so one long answer makes events
+ * of its size: written whole (deltas stay small: the engine paces them in pieces). */
 static void call_write(responses_call_t *call, turn_bridge_t *tb) {
-    if (call->out.len > 0) turn_bridge_write(tb, call->out.data, call->out.len);
+    if (call->out.len > 0) turn_bridge_write_whole(tb, call->out.data, call->out.len);
     buf_reset(&call->out);
 }
 

@@ -141,14 +141,17 @@ static void bridge_check_congestion(turn_bridge_t *tb) {
     http_exchange_on_drain(tb->ex, on_client_drain, tb);
 }
 
-int turn_bridge_write(turn_bridge_t *tb, const void *data, size_t len) {
+static int bridge_write(turn_bridge_t *tb, const void *data, size_t len, bool is_whole) {
     if (tb->is_finished) return -1;
     if (!http_stream_started(tb->ex) && turn_bridge_begin_stream(tb) < 0) return -1;
-    int rc = http_stream_write(tb->ex, data, len);
+    int rc = is_whole ? http_stream_write_whole(tb->ex, data, len) : http_stream_write(tb->ex, data, len);
     if (rc < 0) return rc;
     bridge_check_congestion(tb);
     return 0;
 }
+
+int turn_bridge_write(turn_bridge_t *tb, const void *data, size_t len) { return bridge_write(tb, data, len, false); }
+int turn_bridge_write_whole(turn_bridge_t *tb, const void *data, size_t len) { return bridge_write(tb, data, len, true); }
 
 int turn_bridge_send_event(turn_bridge_t *tb, const char *event, const char *data, size_t len) {
     if (tb->is_finished) return -1;

@@ -72,6 +72,9 @@ int turn_bridge_run(app_t *app, http_exchange_t *ex, const turn_request_t *req, 
 
 /* Streamed output (inside handlers only). Return 0, or negative once the client is gone. */
 int turn_bridge_write(turn_bridge_t *tb, const void *data, size_t len);
+/* For frames that repeat a long answer whole (Responses' *.done events): past the write limit rather than
+ * dropping the client (http_stream_write_whole). Back-pressure as for turn_bridge_write. */
+int turn_bridge_write_whole(turn_bridge_t *tb, const void *data, size_t len);
 int turn_bridge_send_event(turn_bridge_t *tb, const char *event, const char *data, size_t len);
 /* Non-streaming answer (inside on_done). Does not take doc. */
 void turn_bridge_respond_json(turn_bridge_t *tb, int status, yyjson_mut_doc *doc);

@@ -217,7 +217,7 @@ int http_stream_begin(http_exchange_t *ex, int status, const char *content_type)
     return rc < 0 ? rc : 0;
 }
 
-int http_stream_write(http_exchange_t *ex, const void *data, size_t len) {
+static int stream_write(http_exchange_t *ex, const void *data, size_t len, bool is_bounded) {
     if (!ex->is_stream_started || ex->is_aborted) return UV_ECANCELED;
     if (len == 0 || ex->is_head_method) return 0;
     char prefix[20];
@@ -230,12 +230,17 @@ int http_stream_write(http_exchange_t *ex, const void *data, size_t len) {
     } else {
         bufs[n++] = uv_buf_init((char *)data, (unsigned)len);
     }
-    int rc = conn_write(ex->conn, bufs, n, true);
+    int rc = conn_write(ex->conn, bufs, n, is_bounded);
     if (rc < 0) return rc;
     ex->bytes_sent += len;
     if (!ex->first_byte_ns) ex->first_byte_ns = exchange_now_ns();
     ex->last_write_ms = uv_now(ex->conn->srv->loop);
     return 0;
+}
+
+int http_stream_write(http_exchange_t *ex, const void *data, size_t len) { return stream_write(ex, data, len, true); }
+int http_stream_write_whole(http_exchange_t *ex, const void *data, size_t len) {
+    return stream_write(ex, data, len, false);
 }
 
 void http_stream_end(http_exchange_t *ex) {

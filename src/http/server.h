@@ -90,6 +90,10 @@ void http_respond_json(http_exchange_t *ex, int status, yyjson_mut_doc *doc);
 /* Streamed responses (chunked). write returns 0, or a negative value once the client is gone. */
 int http_stream_begin(http_exchange_t *ex, int status, const char *content_type);
 int http_stream_write(http_exchange_t *ex, const void *data, size_t len);
+/* The same for bytes the caller already holds whole (an event that must repeat a long answer in one piece):
+ * queued past write_limit instead of dropping the client, as a whole response is; a client that stops
+ * reading is still dropped by the idle timeout. */
+int http_stream_write_whole(http_exchange_t *ex, const void *data, size_t len);
 void http_stream_end(http_exchange_t *ex);
 bool http_stream_started(const http_exchange_t *ex);
 

@@ -1,7 +1,7 @@
 // One 60 MB text delta on a streamed answer (the fake CLI's [[big:N]]): it reaches the client whole, as
 // many bounded SSE events (one 60 MB event would pass the HTTP server's 8 MB write limit and the client would
 // be dropped), the proxy stays up, and (release build) its memory comes back: the text is streamed through,
-// not kept for the final message.
+// not kept for the final message. A Responses stream (whose *.done events repeat the whole text) completes too.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -23,6 +23,7 @@ async function readStream(res, textOf) {
   let text = '';
   let events = 0;
   let largest = 0;
+  let largestDelta = 0;
   const types = [];
   for await (const chunk of res.body) {
     pending += decoder.decode(chunk, { stream: true });
@@ -40,10 +41,12 @@ async function readStream(res, textOf) {
       }
       const parsed = JSON.parse(data);
       types.push(parsed.type ?? parsed.object);
-      text += textOf(parsed) ?? '';
+      const piece = textOf(parsed) ?? '';
+      if (piece) largestDelta = Math.max(largestDelta, frame.length);
+      text += piece;
     }
   }
-  return { text, events, largest, types };
+  return { text, events, largest, largestDelta, types };
 }
 
 describe('a 60 MB streamed delta', () => {
@@ -117,5 +120,18 @@ describe('a 60 MB streamed delta', () => {
     // The CLI's line and its parsed form (~120 MB) are all that one such answer costs at its peak; keeping
     // the text for the final message cost twice that again.
     assert.ok(peakMb < 200, `proxy peak RSS ${peakMb.toFixed(0)} MB`);
+  });
+
+  // Responses repeats an item's whole text in its *.done events and response.completed: those go out whole
+  // (a 20 MB answer makes ~80 MB of them), the deltas in bounded pieces as elsewhere. Last: its memory peak
+  // is the protocol's, not the proxy's to bound.
+  test('responses_stream_carries_it_whole_and_completes', { timeout: 300_000 }, async () => {
+    const size = 20_000_000;
+    const res = await post('/v1/responses', { max_output_tokens: 100_000_000, input: `[[big:${size}]]`, store: false });
+    const got = await readStream(res, (e) => (e.type === 'response.output_text.delta' ? e.delta : ''));
+    assert.equal(got.text.length, size);
+    assert.ok(/^x+$/.test(got.text));
+    assert.ok(got.largestDelta <= MAX_EVENT, `largest delta event ${got.largestDelta} bytes`);
+    assert.equal(got.types.at(-1), 'response.completed');
   });
 });

@@ -359,6 +359,42 @@ static void stuck_client_is_dropped_at_the_write_limit(void **state) {
     fixture_stop(&f);
 }
 
+static char whole[16 << 20];
+
+static void write_one_whole_block(fixture_t *f, http_exchange_t *ex) {
+    memset(whole, 'w', sizeof whole);
+    assert_int_equal(http_stream_begin(ex, 200, "application/octet-stream"), 0);
+    assert_int_equal(http_stream_write_whole(ex, whole, sizeof whole), 0); /* 64x the limit: most of it queued anyway */
+    assert_false(http_exchange_is_aborted(ex));
+    f->was_congested = f->srv->conns->write_queued > 256 * 1024;
+    f->written = sizeof whole;
+    http_stream_end(ex);
+}
+
+/* What the caller already holds whole (Responses' *.done events) goes past the write limit, and arrives. */
+static void a_whole_block_passes_the_write_limit(void **state) {
+    fixture_t f;
+    client_t c;
+    http_limits_t limits = http_limits_default();
+    limits.write_limit = 256 * 1024;
+    fixture_start(&f, &limits, write_one_whole_block);
+    client_open(&f, &c, 4096);
+    client_send(&c, "GET /whole HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    client_read(&c);
+    RUN_UNTIL(&f, c.is_eof); /* decoding once at the end: 16 MiB arrive in small reads */
+    buf_t body;
+    buf_init(&body, 0);
+    assert_true(decode_chunked(&c, &body));
+    assert_int_equal(body.len, sizeof whole);
+    assert_int_equal(body.data[body.len - 1], 'w');
+    RUN_UNTIL(&f, f.summaries == 1);
+    assert_false(f.last.aborted);
+    assert_true(f.was_congested); /* it did queue past the limit */
+    buf_free(&body);
+    client_close(&c);
+    fixture_stop(&f);
+}
+
 /* ---- heartbeats ---- */
 
 static void quiet_stream(fixture_t *f, http_exchange_t *ex) {
@@ -490,6 +526,7 @@ int main(void) {
         cmocka_unit_test(client_abort_is_told_once_and_the_handler_still_finishes),
         cmocka_unit_test(congested_stream_drains_when_the_client_reads_and_loses_nothing),
         cmocka_unit_test(stuck_client_is_dropped_at_the_write_limit),
+        cmocka_unit_test(a_whole_block_passes_the_write_limit),
         cmocka_unit_test(quiet_stream_gets_comment_pings),
         cmocka_unit_test(close_aborts_what_is_in_flight_then_reports_closed),
         cmocka_unit_test(stop_accepting_closes_idle_keep_alive_connections),
