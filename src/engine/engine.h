@@ -126,6 +126,7 @@ typedef struct {
     void (*on_spawn)(void *arg, double spawn_ms); /* a CLI answered its first line this long after spawn */
     void (*on_crash)(void *arg);                  /* a CLI failed (exited, broke the protocol) */
     void (*on_interrupt)(void *arg);              /* a turn was interrupted (its client left) */
+    void (*on_rewind)(void *arg);                 /* a failed or interrupted turn was taken back: process kept */
     void (*on_tokens)(void *arg, int64_t input_tokens, int64_t output_tokens, double cost_usd);
     void *arg;
 } engine_observer_t;

@@ -84,6 +84,7 @@ void session_on_rewind_answer(session_t *s, yyjson_val *root) {
     s->rewind.uuid[0] = '\0'; /* taken back: it names nothing now */
     session_enter(s, SESSION_PHASE_IDLE, "rewound");
     log_info("session.rewound", "session=%s turns=%d", s->id, s->turns);
+    if (s->env.observer.on_rewind) s->env.observer.on_rewind(s->env.observer.arg);
     session_mark_used(s);
     session_set_timer(s, TIMER_IDLE, (uint64_t)s->env.cfg->session_timeout_ms);
     session_rewind_deliver_error(s); /* its client may retry at once: the session is ready for it */

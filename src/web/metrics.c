@@ -140,6 +140,10 @@ void metrics_count_interrupt(metrics_t *m) {
     if (m) m->interrupts++;
 }
 
+void metrics_count_rewind(metrics_t *m) {
+    if (m) m->rewinds++;
+}
+
 void metrics_count_tokens(metrics_t *m, int64_t input_tokens, int64_t output_tokens, double cost_usd) {
     if (!m) return;
     if (input_tokens > 0) m->input_tokens += input_tokens;
@@ -150,11 +154,13 @@ void metrics_count_tokens(metrics_t *m, int64_t input_tokens, int64_t output_tok
 static void observe_spawn(void *m, double spawn_ms) { metrics_count_spawn(m, spawn_ms); }
 static void observe_crash(void *m) { metrics_count_crash(m); }
 static void observe_interrupt(void *m) { metrics_count_interrupt(m); }
+static void observe_rewind(void *m) { metrics_count_rewind(m); }
 static void observe_tokens(void *m, int64_t in, int64_t out, double cost) { metrics_count_tokens(m, in, out, cost); }
 
 engine_observer_t metrics_engine_observer(metrics_t *m) {
     return (engine_observer_t){.on_spawn = observe_spawn, .on_crash = observe_crash,
-                               .on_interrupt = observe_interrupt, .on_tokens = observe_tokens, .arg = m};
+                               .on_interrupt = observe_interrupt, .on_rewind = observe_rewind,
+                               .on_tokens = observe_tokens, .arg = m};
 }
 
 void metrics_note_model(metrics_t *m, const char *request_id, const char *model) {

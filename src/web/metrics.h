@@ -20,6 +20,7 @@ engine_observer_t metrics_engine_observer(metrics_t *m);
 void metrics_count_spawn(metrics_t *m, double spawn_ms);
 void metrics_count_crash(metrics_t *m);
 void metrics_count_interrupt(metrics_t *m);
+void metrics_count_rewind(metrics_t *m);
 void metrics_count_tokens(metrics_t *m, int64_t input_tokens, int64_t output_tokens, double cost_usd);
 /* Model of a request, for the recent-requests list (call before the exchange finishes). */
 void metrics_note_model(metrics_t *m, const char *request_id, const char *model);

@@ -80,6 +80,7 @@ struct metrics_s {
     double spawn_sum_s;
     uint64_t crashes;
     uint64_t interrupts;
+    uint64_t rewinds; /* turns taken back (rewind_conversation): processes kept */
     int64_t input_tokens;
     int64_t output_tokens;
     double cost_usd;

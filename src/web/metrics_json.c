@@ -17,6 +17,7 @@ static void add_totals(const metrics_t *m, yyjson_mut_doc *doc, yyjson_mut_val *
     yyjson_mut_obj_add_real(doc, t, "spawnAvgMs", m->spawns ? m->spawn_sum_s * 1000.0 / (double)m->spawns : 0);
     yyjson_mut_obj_add_uint(doc, t, "crashes", m->crashes);
     yyjson_mut_obj_add_uint(doc, t, "interrupts", m->interrupts);
+    yyjson_mut_obj_add_uint(doc, t, "rewinds", m->rewinds);
     yyjson_mut_obj_add_int(doc, t, "inputTokens", m->input_tokens);
     yyjson_mut_obj_add_int(doc, t, "outputTokens", m->output_tokens);
     yyjson_mut_obj_add_real(doc, t, "costUsd", m->cost_usd);

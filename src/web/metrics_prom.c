@@ -120,6 +120,9 @@ int metrics_render_prometheus(const metrics_t *m, const engine_stats_t *stats, b
     if (rc == 0) rc = counter(out, "cli_spawns_total", "CLI processes started.", (double)m->spawns);
     if (rc == 0) rc = counter(out, "cli_crashes_total", "CLI processes that died or misbehaved mid-turn.", (double)m->crashes);
     if (rc == 0) rc = counter(out, "interrupts_total", "Turns interrupted because the client went away.", (double)m->interrupts);
+    if (rc == 0)
+        rc = counter(out, "turns_rewound_total", "Interrupted or refused turns the CLI took back, keeping its process.",
+                     (double)m->rewinds);
     if (rc == 0) rc = header(out, "tokens_total", "counter", "Tokens reported by the CLI.");
     if (rc == 0)
         rc = buf_appendf(out, PREFIX "tokens_total{direction=\"input\"} %lld\n" PREFIX

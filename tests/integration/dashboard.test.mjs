@@ -112,7 +112,7 @@ async function metrics() {
 test('/metrics parses as Prometheus text and its counters move with traffic', T, async () => {
   const m0 = await metrics();
   for (const f of ['http_requests_total', 'http_ttfb_seconds', 'http_duration_seconds', 'sessions', 'queue_length',
-    'cli_spawns_total', 'cli_spawn_seconds', 'cli_crashes_total', 'interrupts_total', 'tokens_total', 'cost_usd_total']) {
+    'cli_spawns_total', 'cli_spawn_seconds', 'cli_crashes_total', 'interrupts_total', 'turns_rewound_total', 'tokens_total', 'cost_usd_total']) {
     assert.ok(m0.types.has(`claude_ws_proxy_${f}`), f);
   }
   const ok = { endpoint: '/v1/messages', status: '200' };

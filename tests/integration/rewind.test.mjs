@@ -148,5 +148,13 @@ for (const { version, cli, transport } of TEST_CLIS) {
       // As on a first turn of a fresh process: the host environment, the model's identity, the date.
       assert.equal(reminders(msgs[0]), 3);
     });
+
+    test('/metrics counts the turns taken back', T, async () => {
+      const text = await (await fetch(`${proxy.url}/metrics`)).text();
+      const m = /^claude_ws_proxy_turns_rewound_total (\d+)$/m.exec(text);
+      assert.ok(m, text.slice(0, 500));
+      // the three tests above: a refused follow-up, an abandoned follow-up, a refused first turn
+      assert.equal(Number(m[1]), rewindsFirstTurn ? 3 : rewinds ? 2 : 0);
+    });
   });
 }

@@ -133,6 +133,7 @@ static void engine_counters_and_gauges(void **state) {
     metrics_count_crash(m);
     metrics_count_interrupt(m);
     metrics_count_interrupt(m);
+    metrics_count_rewind(m);
     metrics_count_tokens(m, 100, 20, 0.25);
     metrics_count_tokens(m, 5, 1, 0.5);
     engine_stats_t st = {.live = 3, .warm = 1, .busy = 2, .queued = 4, .transport = "websocket",
@@ -145,6 +146,7 @@ static void engine_counters_and_gauges(void **state) {
     assert_true(sample(t, "claude_ws_proxy_cli_spawn_seconds_count") == 2);
     assert_true(sample(t, "claude_ws_proxy_cli_crashes_total") == 1);
     assert_true(sample(t, "claude_ws_proxy_interrupts_total") == 2);
+    assert_true(sample(t, "claude_ws_proxy_turns_rewound_total") == 1);
     assert_true(sample(t, "claude_ws_proxy_tokens_total{direction=\"input\"}") == 105);
     assert_true(sample(t, "claude_ws_proxy_tokens_total{direction=\"output\"}") == 21);
     assert_true(sample(t, "claude_ws_proxy_cost_usd_total") == 0.75);
