@@ -151,6 +151,7 @@ typedef struct session_kick_s {
 static void on_kick_closed(uv_handle_t *h) { free(h->data); }
 
 void session_drop_held_line(session_t *s, bool is_final) {
+    if (s->held_line) turn_stream_drop_pending(s->stream); /* its rest is in the line */
     yyjson_doc_free(s->held_line);
     s->held_line = NULL;
     if (!is_final || !s->kick) return;

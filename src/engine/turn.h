@@ -79,6 +79,8 @@ turn_stream_status_t turn_stream_feed(turn_stream_t *ts, yyjson_val *event);
  * The status is the one the feed would have returned (CUT when a cut waited for the last piece). */
 turn_stream_status_t turn_stream_resume(turn_stream_t *ts);
 bool turn_stream_has_pending(const turn_stream_t *ts);
+/* The caller frees what the pending rest is in (the turn is abandoned): forget it, send nothing more of it. */
+void turn_stream_drop_pending(turn_stream_t *ts);
 
 /*
  * One assistant line's message (parent_tool_use_id null). A message that came as stream events is

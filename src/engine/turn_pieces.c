@@ -72,3 +72,7 @@ turn_stream_status_t turn_stream_resume(turn_stream_t *ts) {
 }
 
 bool turn_stream_has_pending(const turn_stream_t *ts) { return ts && ts->pieces.rest_len > 0; }
+
+void turn_stream_drop_pending(turn_stream_t *ts) {
+    if (ts) ts->pieces = (pieces_t){0};
+}
