@@ -320,15 +320,20 @@ static turn_stream_status_t text_release(turn_stream_t *ts, block_t *b, int inde
     ts->out_chars += (int64_t)chars;
     if (send > TURN_MAX_DELTA_BYTES) {
         if (keep_text(ts, b, hold, send) != 0) return TURN_STREAM_FAILED;
-        buf_reset(&ts->scratch);
-        if (buf_append(&ts->scratch, hold, send) != 0) return ts->is_failed = true, TURN_STREAM_FAILED;
-        buf_consume(&b->hold, send);
-        if (reason) buf_reset(&b->hold);
-        /* Pieces; the cut, if any, once the last one is out. */
+        /* The held buffer itself goes out in pieces (the cut, if any, after the last); what stays held (less
+         * than a stop sequence) moves to a buffer of its own: the long text is not copied again. */
+        buf_t rest;
+        buf_init(&rest, b->hold.limit);
+        if (!reason && buf_append(&rest, hold + send, b->hold.len - send) != 0)
+            return ts->is_failed = true, TURN_STREAM_FAILED;
+        buf_free(&ts->scratch);
+        ts->scratch = b->hold;
+        b->hold = rest;
         return turn__send_pieces(ts, index, false, ts->scratch.data, send, reason, matched);
     }
     if (send > 0) {
         if (keep_text(ts, b, hold, send) != 0) return TURN_STREAM_FAILED;
+        if (ts->scratch.cap > TURN_MAX_DELTA_BYTES) buf_free(&ts->scratch); /* a long delta's: give it back */
         buf_reset(&ts->scratch);
         if (buf_append(&ts->scratch, hold, send) != 0) return ts->is_failed = true, TURN_STREAM_FAILED;
         buf_consume(&b->hold, send);

@@ -96,6 +96,19 @@ describe('a 60 MB streamed delta', () => {
     assert.deepEqual(got.types.slice(-3), ['content_block_stop', 'message_delta', 'message_stop']);
   });
 
+  // With stop_sequences the text is held back (a sequence could start at its end): the held text goes out in
+  // pieces as well, and what stays held comes at the block's end.
+  test('messages_stream_with_stop_sequences_carries_it_whole', { timeout: 300_000 }, async () => {
+    const size = 20_000_000;
+    const res = await post('/v1/messages', { max_tokens: 100_000_000, stop_sequences: ['NEVER SAID'],
+      messages: [{ role: 'user', content: `[[big:${size}]]` }] });
+    const got = await readStream(res, (e) => (e.type === 'content_block_delta' ? e.delta.text : ''));
+    assert.equal(got.text.length, size);
+    assert.ok(/^x+$/.test(got.text));
+    assert.ok(got.largest <= MAX_EVENT, `largest SSE event ${got.largest} bytes`);
+    assert.deepEqual(got.types.slice(-3), ['content_block_stop', 'message_delta', 'message_stop']);
+  });
+
   test('chat_completions_stream_carries_it_whole_in_bounded_chunks', { timeout: 300_000 }, async () => {
     const res = await post('/v1/chat/completions', { max_completion_tokens: 100_000_000,
       messages: [{ role: 'user', content: `[[big:${BIG}]]` }] });
@@ -114,9 +127,9 @@ describe('a 60 MB streamed delta', () => {
     const status = fs.readFileSync(`/proc/${proxy.proc.pid}/status`, 'utf8');
     const peakMb = Number(/VmHWM:\s+(\d+)/.exec(status)[1]) / 1024;
     const grownMb = (rssKb(proxy.proc.pid) - rssBefore) / 1024;
-    console.log(`# two 60 MB streamed answers: RSS ${(rssBefore / 1024).toFixed(0)} MB before, ` +
+    console.log(`# streamed answers of 60, 20 and 60 MB: RSS ${(rssBefore / 1024).toFixed(0)} MB before, ` +
       `+${grownMb.toFixed(0)} MB after, peak ${peakMb.toFixed(0)} MB`);
-    assert.ok(grownMb < 25, `proxy RSS grew ${grownMb.toFixed(0)} MB over two 60 MB streamed answers`);
+    assert.ok(grownMb < 25, `proxy RSS grew ${grownMb.toFixed(0)} MB over three long streamed answers`);
     // The CLI's line and its parsed form (~120 MB) are all that one such answer costs at its peak; keeping
     // the text for the final message cost twice that again.
     assert.ok(peakMb < 200, `proxy peak RSS ${peakMb.toFixed(0)} MB`);
