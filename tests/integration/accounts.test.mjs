@@ -1,6 +1,7 @@
+// cli-matrix (stdio): ctest runs this file once per pinned CLI version that speaks stdio (2.1.197, 2.1.332).
 // Several Claude accounts behind one proxy (config `accounts`): three API-key accounts against the fake
 // upstream, which tells them apart by the key it receives and rate-limits one on command, with the real
-// CLI 2.1.197. Spread, stickiness, failover the client never sees, limited state, recovery, all-limited 429,
+// CLI. Spread, stickiness, failover the client never sees, limited state, recovery, all-limited 429,
 // priority order, and start-up errors naming the account.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -9,9 +10,9 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { startFakeUpstream } from '../fakes/fake-upstream.mjs';
-import { CLI_197, startProxy } from './lib/proxy.mjs';
+import { STDIO_TEST_CLI, startProxy } from './lib/proxy.mjs';
 
-const skip = !fs.existsSync(CLI_197) && 'claude 2.1.197 not installed';
+const skip = !fs.existsSync(STDIO_TEST_CLI) && 'the pinned CLI is not installed';
 const MODEL = 'claude-sonnet-4-5';
 const KEYS = { a: 'sk-test-account-a', b: 'sk-test-account-b', c: 'sk-test-account-c' };
 const NAME_OF = Object.fromEntries(Object.entries(KEYS).map(([n, k]) => [k, n]));

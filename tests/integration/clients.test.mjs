@@ -1,3 +1,4 @@
+// cli-matrix (stdio): ctest runs this file once per pinned CLI version that speaks stdio (2.1.197, 2.1.332).
 // A real third-party client against the proxy, configured exactly as the README's Clients section says: pi
 // (@mariozechner/pi-coding-agent, pinned in .deps by scripts/install-test-deps.sh), in both of its dialects,
 // run in a network namespace with only loopback (it reaches the proxy through a bridged port and nothing
@@ -9,7 +10,7 @@ import path from 'node:path';
 
 const SOURCE_DIR = process.env.SOURCE_DIR || path.resolve(import.meta.dirname, '../..');
 const { startFakeUpstream } = await import(path.join(SOURCE_DIR, 'tests/fakes/fake-upstream.mjs'));
-const { startProxy, stopChecked, CLI_197 } = await import(path.join(SOURCE_DIR, 'tests/integration/lib/proxy.mjs'));
+const { startProxy, stopChecked, STDIO_TEST_CLI } = await import(path.join(SOURCE_DIR, 'tests/integration/lib/proxy.mjs'));
 const { hasNetns, runInNetns } = await import(path.join(SOURCE_DIR, 'tests/integration/lib/netns.mjs'));
 
 const PI_VERSION = '0.73.1'; // keep in step with scripts/install-test-deps.sh
@@ -19,7 +20,7 @@ const KEY = 'sk-proxy-clients';
 const T = { timeout: 120_000 };
 
 const skip = (!fs.existsSync(PI) && `pi ${PI_VERSION} is not installed (scripts/install-test-deps.sh)`) ||
-  (!fs.existsSync(CLI_197) && 'the pinned CLI is not installed') ||
+  (!fs.existsSync(STDIO_TEST_CLI) && 'the pinned CLI is not installed') ||
   (!hasNetns() && 'needs a network namespace (root, unshare, ip) for the client');
 
 // ~/.pi/agent/models.json as the README shows it, with the proxy's key.

@@ -1,3 +1,4 @@
+// cli-matrix (stdio): ctest runs this file once per pinned CLI version that speaks stdio (2.1.197, 2.1.332).
 // Codex CLI itself (@openai/codex, pinned in .deps by scripts/install-test-deps.sh) against the proxy:
 // `codex exec` with a custom model provider at /v1 and wire_api = "responses", run in a network namespace
 // with only loopback (it reaches the proxy through a bridged port and nothing else), the real Claude CLI
@@ -9,7 +10,7 @@ import path from 'node:path';
 
 const SOURCE_DIR = process.env.SOURCE_DIR || path.resolve(import.meta.dirname, '../..');
 const { startFakeUpstream } = await import(path.join(SOURCE_DIR, 'tests/fakes/fake-upstream.mjs'));
-const { startProxy, stopChecked, CLI_197 } = await import(path.join(SOURCE_DIR, 'tests/integration/lib/proxy.mjs'));
+const { startProxy, stopChecked, STDIO_TEST_CLI } = await import(path.join(SOURCE_DIR, 'tests/integration/lib/proxy.mjs'));
 const { hasNetns, runInNetns } = await import(path.join(SOURCE_DIR, 'tests/integration/lib/netns.mjs'));
 
 const CODEX_VERSION = '0.171.0'; // keep in step with scripts/install-test-deps.sh
@@ -18,7 +19,7 @@ const MODEL = 'claude-sonnet-4-5';
 const T = { timeout: 180_000 };
 
 const skip = (!fs.existsSync(CODEX) && `codex ${CODEX_VERSION} is not installed (scripts/install-test-deps.sh)`) ||
-  (!fs.existsSync(CLI_197) && 'the pinned CLI is not installed') ||
+  (!fs.existsSync(STDIO_TEST_CLI) && 'the pinned CLI is not installed') ||
   (!hasNetns() && 'needs a network namespace (root, unshare, ip) for the client');
 
 describe('codex exec through /v1/responses', { skip }, () => {

@@ -1,3 +1,4 @@
+// cli-matrix (stdio): ctest runs this file once per pinned CLI version that speaks stdio (2.1.197, 2.1.332).
 // POST/GET/DELETE /v1/responses with the official openai SDK (responses.create / responses.stream), the real
 // CLI (the default pinned version, over stdio) and the fake upstream.
 import { after, before, describe, test } from 'node:test';
@@ -8,7 +9,7 @@ import OpenAI from 'openai';
 
 const SOURCE_DIR = process.env.SOURCE_DIR || path.resolve(import.meta.dirname, '../..');
 const { startFakeUpstream } = await import(path.join(SOURCE_DIR, 'tests/fakes/fake-upstream.mjs'));
-const { startProxy, stopChecked, CLI_197 } = await import(path.join(SOURCE_DIR, 'tests/integration/lib/proxy.mjs'));
+const { startProxy, stopChecked, STDIO_TEST_CLI } = await import(path.join(SOURCE_DIR, 'tests/integration/lib/proxy.mjs'));
 
 const MODEL = 'claude-sonnet-4-5';
 const T = { timeout: 120_000 };
@@ -31,7 +32,7 @@ async function collect(stream) {
   return events;
 }
 
-describe('responses api', { skip: !fs.existsSync(CLI_197) && 'the pinned CLI is not installed' }, () => {
+describe('responses api', { skip: !fs.existsSync(STDIO_TEST_CLI) && 'the pinned CLI is not installed' }, () => {
   let up;
   let proxy;
   let client;

@@ -26,3 +26,5 @@ const chosen = (process.env.CLAUDE_TEST_CLI_VERSION || process.env.CLI_VERSIONS 
 // [{ version, cli, transport }] for each version this run tests.
 export const TEST_CLIS = chosen.map((version) => ({ version, cli: cliPath(version), transport: transportFor(version) }));
 export const testsCli = (version) => chosen.includes(version);
+// The stdio CLI a suite marked `// cli-matrix (stdio)` runs on: the version ctest chose, else 2.1.197.
+export const STDIO_TEST_CLI = TEST_CLIS.find((c) => c.transport === 'stdio')?.cli ?? CLI_197;
