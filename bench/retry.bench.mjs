@@ -15,13 +15,13 @@ const CLI_VERSION = '2.1.332';
 const GAP_MS = 2500; // between conversations: the warm pool refills
 const KEY = 'sk-test';
 
-const traceDir = (sourceDir) => process.env.TRACES_DIR
-  || ['../shared/traces', '../../shared/traces'].map((d) => path.resolve(sourceDir, d)).find((d) => fs.existsSync(d));
+const traceDir = (sourceDir) => [process.env.TRACES_DIR, '../shared/traces', '../../shared/traces'].filter(Boolean)
+  .map((d) => path.resolve(sourceDir, d)).find((d) => fs.existsSync(d));
 
 // opencode's first request that offers tools: its system prompt and tools, our own user text.
 function opencodeShape(sourceDir) {
   const dir = traceDir(sourceDir);
-  if (!dir) throw new Error('../shared/traces not found (or set TRACES_DIR)');
+  if (!dir) return null;
   const lines = fs.readFileSync(path.join(dir, 'opencode.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
   const body = lines.map((r) => (typeof r.body === 'string' ? JSON.parse(r.body) : r.body)).find((b) => b.tools?.length);
   if (!body) throw new Error('no opencode request with tools in the trace');
@@ -34,6 +34,7 @@ export default async function run({ sourceDir, iterations }) {
   const claude = path.join(sourceDir, `.deps/claude-${CLI_VERSION}/node_modules/.bin/claude`);
   if (!fs.existsSync(claude)) throw new Error(`${claude} not installed (scripts/install-test-deps.sh)`);
   const shape = opencodeShape(sourceDir);
+  if (!shape) return { skipped: '../shared/traces not beside the checkout (set TRACES_DIR)' };
   const up = await startFakeUpstream();
   const kept = [];
   const discarded = [];

@@ -4,6 +4,7 @@
 //   ctx    = { sourceDir, buildDir, proxyBin, iterations }
 //   report = { name, results: [{ label, samplesMs: number[] } | { label, samples: number[], unit: 'MB' }],
 //              comparisons?: [{ label, a, b }] }   // a and b are result labels: prints a - b and a / b
+//          or { skipped: 'why' } when what it needs is not there (e.g. ../shared/traces beside a CI clone)
 // Benches are run one at a time (the machine has 2 cores). `node bench/run.mjs <filter>` runs only the
 // benches whose file name contains <filter>; BENCH_ITERATIONS overrides the default of 20 samples.
 import fs from 'node:fs';
@@ -58,7 +59,9 @@ let failed = 0;
 for (const file of files) {
   try {
     const mod = await import(pathToFileURL(path.join(benchDir, file)).href);
-    print(await mod.default({ sourceDir, buildDir, proxyBin, iterations }));
+    const report = await mod.default({ sourceDir, buildDir, proxyBin, iterations });
+    if (report.skipped) console.log(`\n== ${file} skipped: ${report.skipped}`);
+    else print(report);
   } catch (err) {
     failed++;
     console.error(`\n== ${file} FAILED: ${err?.stack || err}`);
