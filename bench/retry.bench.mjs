@@ -9,14 +9,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import { streamRequest } from './lib/sse.mjs';
+import { traceDir } from './lib/traces.mjs';
 import { sleep } from './lib/stream.mjs';
 
 const CLI_VERSION = '2.1.332';
 const GAP_MS = 2500; // between conversations: the warm pool refills
 const KEY = 'sk-test';
 
-const traceDir = (sourceDir) => [process.env.TRACES_DIR, '../shared/traces', '../../shared/traces'].filter(Boolean)
-  .map((d) => path.resolve(sourceDir, d)).find((d) => fs.existsSync(d));
 
 // opencode's first request that offers tools: its system prompt and tools, our own user text.
 function opencodeShape(sourceDir) {

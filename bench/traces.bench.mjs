@@ -12,15 +12,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import { streamRequest } from './lib/sse.mjs';
+import { traceDir } from './lib/traces.mjs';
 import { sleep } from './lib/stream.mjs';
 
 const CLI_VERSION = '2.1.197';
 const TRACES = ['pi', 'opencode', 'cline', 'continue', 'qwen', 'openclaw'];
 const GAP_MS = 2500;
 
-// ../shared/traces beside the checkout (../../shared/traces from a worktree under wt/), or TRACES_DIR.
-const traceDir = (sourceDir) => [process.env.TRACES_DIR, '../shared/traces', '../../shared/traces'].filter(Boolean)
-  .map((d) => path.resolve(sourceDir, d)).find((d) => fs.existsSync(d));
 // A follow-up carries an earlier answer (some clients send several user messages in a new conversation).
 const isFollowUp = (body) => (body.messages || []).some((m) => m.role === 'assistant');
 
