@@ -173,21 +173,23 @@ char *proto_build_user(yyjson_val *content, const char *uuid, size_t *len) {
     return finish(doc, root, len);
 }
 
-char *proto_build_interrupt(const char *request_id, size_t *len) {
+/* A control request whose request holds at most one string field (key NULL: none). */
+static char *build_simple_control(const char *request_id, const char *subtype, const char *key, const char *value,
+                                  size_t *len) {
     yyjson_mut_doc *doc = yyjson_mut_doc_new(NULL);
     if (!doc) return NULL;
     yyjson_mut_val *req;
-    yyjson_mut_val *root = control_request(doc, request_id, "interrupt", &req);
+    yyjson_mut_val *root = control_request(doc, request_id, subtype, &req);
+    if (root && key) yyjson_mut_obj_add_strcpy(doc, req, key, value);
     return finish(doc, root, len);
 }
 
+char *proto_build_interrupt(const char *request_id, size_t *len) {
+    return build_simple_control(request_id, "interrupt", NULL, NULL, len);
+}
+
 char *proto_build_rewind(const char *request_id, const char *uuid, size_t *len) {
-    yyjson_mut_doc *doc = yyjson_mut_doc_new(NULL);
-    if (!doc) return NULL;
-    yyjson_mut_val *req;
-    yyjson_mut_val *root = control_request(doc, request_id, "rewind_conversation", &req);
-    if (root) yyjson_mut_obj_add_strcpy(doc, req, "target_message_uuid", uuid);
-    return finish(doc, root, len);
+    return build_simple_control(request_id, "rewind_conversation", "target_message_uuid", uuid, len);
 }
 
 char *proto_build_set_thinking(const char *request_id, int64_t max_thinking_tokens, size_t *len) {
@@ -217,12 +219,7 @@ char *proto_build_mcp_set_servers(const char *request_id, bool has_client_mcp, s
 }
 
 char *proto_build_set_model(const char *request_id, const char *model, size_t *len) {
-    yyjson_mut_doc *doc = yyjson_mut_doc_new(NULL);
-    if (!doc) return NULL;
-    yyjson_mut_val *req;
-    yyjson_mut_val *root = control_request(doc, request_id, "set_model", &req);
-    yyjson_mut_obj_add_strcpy(doc, req, "model", model);
-    return finish(doc, root, len);
+    return build_simple_control(request_id, "set_model", "model", model, len);
 }
 
 static yyjson_mut_val *control_response(yyjson_mut_doc *doc, const char *request_id, const char *subtype,

@@ -161,15 +161,20 @@ static void emit_message_start(const char *id) {
     emit(doc, stream_event(doc, ev));
 }
 
-static void emit_text_delta(const char *text, size_t len) {
-    yyjson_mut_doc *doc = yyjson_mut_doc_new(NULL);
+/* The stream_event line of one text delta of block 0, in doc. */
+static yyjson_mut_val *text_delta_line(yyjson_mut_doc *doc, const char *text, size_t len) {
     yyjson_mut_val *ev = yyjson_mut_obj(doc), *delta = yyjson_mut_obj(doc);
     yyjson_mut_obj_add_str(doc, ev, "type", "content_block_delta");
     yyjson_mut_obj_add_int(doc, ev, "index", 0);
     yyjson_mut_obj_add_str(doc, delta, "type", "text_delta");
     yyjson_mut_obj_add_strn(doc, delta, "text", text, len);
     yyjson_mut_obj_add_val(doc, ev, "delta", delta);
-    emit(doc, stream_event(doc, ev));
+    return stream_event(doc, ev);
+}
+
+static void emit_text_delta(const char *text, size_t len) {
+    yyjson_mut_doc *doc = yyjson_mut_doc_new(NULL);
+    emit(doc, text_delta_line(doc, text, len));
 }
 
 static void emit_message_end(const char *stop_reason, int output_tokens) {
@@ -394,13 +399,7 @@ static bool stream_text(const char *id, const script_t *s, const char *text) {
         memset(all, 'y', all_len);
         all[all_len] = '\0';
         yyjson_mut_doc *doc = yyjson_mut_doc_new(NULL);
-        yyjson_mut_val *ev = yyjson_mut_obj(doc), *delta = yyjson_mut_obj(doc);
-        yyjson_mut_obj_add_str(doc, ev, "type", "content_block_delta");
-        yyjson_mut_obj_add_int(doc, ev, "index", 0);
-        yyjson_mut_obj_add_str(doc, delta, "type", "text_delta");
-        yyjson_mut_obj_add_strn(doc, delta, "text", all, all_len);
-        yyjson_mut_obj_add_val(doc, ev, "delta", delta);
-        emit_slowly(doc, stream_event(doc, ev), s->slowline_kib, s->slowline_ms);
+        emit_slowly(doc, text_delta_line(doc, all, all_len), s->slowline_kib, s->slowline_ms);
     } else if (s->slow_n > 0) {
         all = calloc(1, (size_t)s->slow_n * 16 + 1);
         for (int i = 0; i < s->slow_n; i++) {
